@@ -1,0 +1,27 @@
+/* JWS signature algorithms we know; the set is closed (no none, no HS*). */
+#ifndef PJ_ALG_H
+#define PJ_ALG_H
+
+enum pj_alg {
+	PJ_ALG_RS256,
+	PJ_ALG_RS384,
+	PJ_ALG_RS512,
+	PJ_ALG_PS256,
+	PJ_ALG_PS384,
+	PJ_ALG_PS512,
+	PJ_ALG_ES256,
+	PJ_ALG_ES384,
+	PJ_ALG_ES512,
+	PJ_ALG_EDDSA,
+	PJ_ALG_COUNT
+};
+
+#define PJ_ALG_BIT(a) (1u << (a))
+#define PJ_ALG_DEFAULT \
+	(PJ_ALG_BIT(PJ_ALG_RS256) | PJ_ALG_BIT(PJ_ALG_PS256) | PJ_ALG_BIT(PJ_ALG_ES256) | PJ_ALG_BIT(PJ_ALG_EDDSA))
+
+/* "RS256" -> PJ_ALG_RS256; -1 for anything else ("none", "HS256", ...). */
+int pj_alg_from_name(const char *name);
+const char *pj_alg_name(int alg);
+
+#endif

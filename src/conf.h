@@ -1,0 +1,65 @@
+/* Options: module arguments and a config= file, parsed and checked once,
+ * shared by the module and pam_jwt_check. (Named conf.h: config.h is
+ * autoconf's.) */
+#ifndef PJ_CONF_H
+#define PJ_CONF_H
+
+#include <stddef.h>
+
+#include "log.h"
+
+struct pj_usermap;
+
+struct pj_claim_req {
+	char *name;	/* member name, or a JSON Pointer when it starts with '/' */
+	char *value;
+};
+
+struct pj_config {
+	char *config_path;
+	char *issuer;
+	char **audiences;	/* n_audiences >= 1 */
+	size_t n_audiences;
+	char *jwks_uri;		/* NULL: discovery (unless jwks_file) */
+	char *jwks_file;
+	unsigned algs;		/* PJ_ALG_BIT set; default PJ_ALG_DEFAULT */
+	char *user_claim;	/* default "sub" */
+	char *user_map_path;
+	struct pj_usermap *user_map;	/* loaded from user_map_path, or NULL */
+	struct pj_claim_req *reqs;
+	size_t n_reqs;
+	long leeway;		/* default 60 */
+	long max_lifetime;	/* 0: none */
+	long cache_ttl;		/* 0: unset */
+	long refresh_cooldown;	/* default 60 */
+	long stale_max;		/* default 3600 */
+	long http_timeout;	/* default 5 */
+	int jti_replay, use_first_pass, try_first_pass, debug;
+	char *state_dir;	/* default /var/lib/pam_jwt */
+	char *cache_dir;	/* default /var/cache/pam_jwt */
+	char *ca_file;
+	char *fetch_user;	/* NULL: _pam_jwt if it exists, else nobody */
+	char *fetch_helper;	/* default PJ_FETCH_HELPER */
+	char *prompt;		/* default "JWT: " */
+	char *prompt_more;	/* default "JWT part %d: " */
+};
+
+/* Keys that make no sense outside PAM are accepted by the tool and ignored. */
+enum { PJ_CONF_MODULE = 0, PJ_CONF_TOOL = 1 };
+
+/*
+ * Parse argv (module arguments, "key=value" or bare flags; PAM's
+ * "[key=value with spaces]" arrives already unbracketed by libpam) and the
+ * config= file they name, if any. Module arguments override the file but
+ * require_claim adds up. Every error (unknown key, repeated key, empty
+ * value, number out of range, bad algorithm name, non-https issuer or
+ * jwks_uri, jwks_file with jwks_uri, missing issuer or audience, a file that
+ * fails the owner/mode rule, a bad user_map) is logged through lg naming the
+ * key and, for the file, the line, and returns PJ_ERR_CONFIG.
+ * *out is NULL on entry; free with pj_config_free.
+ */
+int pj_config_parse(int argc, const char **argv, int mode, const struct pj_log *lg,
+    struct pj_config **out);
+void pj_config_free(struct pj_config *cfg);
+
+#endif

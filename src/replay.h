@@ -1,0 +1,20 @@
+/* One-time jti records under state_dir (CONTRACT section 3, step 9). */
+#ifndef PJ_REPLAY_H
+#define PJ_REPLAY_H
+
+#include <stdint.h>
+
+#include "conf.h"
+#include "log.h"
+
+/*
+ * jti (non-empty) of iss, valid until exp (+ leeway): PJ_ERR_REPLAYED when
+ * it was accepted before and could still be valid; else, when record is
+ * set, record it atomically (two concurrent logins with one token: exactly
+ * one wins) and prune expired records. PJ_ERR_REPLAY_STORE_UNAVAILABLE when
+ * the store cannot be read or written: one-time use never fails open.
+ */
+int pj_replay_check(const struct pj_config *cfg, const struct pj_log *lg, const char *iss,
+    const char *jti, double exp, int64_t now, int record);
+
+#endif

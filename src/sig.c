@@ -1,0 +1,34 @@
+#include "config.h"
+
+#include "alg.h"
+#include "err.h"
+#include "sig.h"
+
+int
+pj_sig_verify(int alg, const struct pj_jwk *key, const uint8_t *msg, size_t msglen,
+    const uint8_t *sig, size_t siglen)
+{
+	if (key == NULL || alg < 0 || alg >= PJ_ALG_COUNT)
+		return PJ_ERR_NO_KEY;
+	/* kty/crv narrowed by use, key_ops and alg (jwk.c); the family
+	 * checks kty, crv and sizes again on its own. */
+	if ((key->algs & PJ_ALG_BIT(alg)) == 0)
+		return PJ_ERR_NO_KEY;
+	switch (alg) {
+	case PJ_ALG_RS256:
+	case PJ_ALG_RS384:
+	case PJ_ALG_RS512:
+	case PJ_ALG_PS256:
+	case PJ_ALG_PS384:
+	case PJ_ALG_PS512:
+		return pj_sig_rsa_verify(alg, key, msg, msglen, sig, siglen);
+	case PJ_ALG_ES256:
+	case PJ_ALG_ES384:
+	case PJ_ALG_ES512:
+		return pj_sig_ec_verify(alg, key, msg, msglen, sig, siglen);
+	case PJ_ALG_EDDSA:
+		return pj_sig_eddsa_verify(alg, key, msg, msglen, sig, siglen);
+	default:
+		return PJ_ERR_NO_KEY;
+	}
+}

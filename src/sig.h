@@ -1,0 +1,30 @@
+/* Signature verification, one file per algorithm family behind this. */
+#ifndef PJ_SIG_H
+#define PJ_SIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jwk.h"
+
+/*
+ * Verify sig over msg with key for alg. The key is built here (RSA and EC
+ * with EVP_PKEY_fromdata; Ed25519 raw through libsodium). Returns 0 when
+ * the signature verifies; PJ_ERR_NO_KEY when the key does not fit alg or
+ * cannot be built (EC point off its curve, ...); PJ_ERR_BAD_SIGNATURE
+ * otherwise (ES*: sig must be raw r||s of exactly 64/96/132 bytes with r
+ * and s in [1, n-1]; PS*: MGF1 with the same hash, salt length = hash
+ * length; RS*: PKCS#1 v1.5).
+ */
+int pj_sig_verify(int alg, const struct pj_jwk *key, const uint8_t *msg, size_t msglen,
+    const uint8_t *sig, size_t siglen);
+
+/* Per family (sig_rsa.c, sig_ec.c, sig_eddsa.c); same contract. */
+int pj_sig_rsa_verify(int alg, const struct pj_jwk *key, const uint8_t *msg, size_t msglen,
+    const uint8_t *sig, size_t siglen);
+int pj_sig_ec_verify(int alg, const struct pj_jwk *key, const uint8_t *msg, size_t msglen,
+    const uint8_t *sig, size_t siglen);
+int pj_sig_eddsa_verify(int alg, const struct pj_jwk *key, const uint8_t *msg, size_t msglen,
+    const uint8_t *sig, size_t siglen);
+
+#endif

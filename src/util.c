@@ -1,0 +1,138 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "err.h"
+#include "util.h"
+
+int
+pj_open_safely(const char *path, int want_dir, int *fd, const char **why)
+{
+	struct stat st;
+	int f;
+
+	*fd = -1;
+	*why = NULL;
+	f = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | (want_dir ? O_DIRECTORY : 0));
+	if (f < 0) {
+		*why = errno == ELOOP ? "is a symbolic link" : strerror(errno);
+		return -1;
+	}
+	if (fstat(f, &st) != 0) {
+		*why = "cannot stat";
+		goto bad;
+	}
+	if (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
+		*why = want_dir ? "not a directory" : "not a regular file";
+		errno = want_dir ? ENOTDIR : EISDIR;
+		goto bad;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		*why = "not owned by root or the current user";
+		errno = EPERM;
+		goto bad;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		*why = "writable by group or other";
+		errno = EPERM;
+		goto bad;
+	}
+	*fd = f;
+	return 0;
+bad:
+	{
+		int e = errno;
+
+		close(f);
+		errno = e;
+	}
+	return -1;
+}
+
+int
+pj_read_all(int fd, size_t max, char **buf, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *b = NULL, *nb;
+	ssize_t got;
+
+	*buf = NULL;
+	*len = 0;
+	if ((b = malloc(cap + 1)) == NULL)
+		return PJ_ERR_NOMEM;
+	for (;;) {
+		if (n == cap) {
+			if (cap > max) {
+				free(b);
+				return PJ_ERR_TOO_LARGE;
+			}
+			cap *= 2;
+			if ((nb = realloc(b, cap + 1)) == NULL) {
+				free(b);
+				return PJ_ERR_NOMEM;
+			}
+			b = nb;
+		}
+		got = read(fd, b + n, cap - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			free(b);
+			return PJ_ERR_INTERNAL;
+		}
+		if (got == 0)
+			break;
+		n += (size_t)got;
+		if (n > max) {
+			free(b);
+			return PJ_ERR_TOO_LARGE;
+		}
+	}
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+void
+pj_trim(const char **p, size_t *len)
+{
+	const char *s = *p;
+	size_t n = *len;
+
+	while (n > 0 && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\v' || *s == '\f')) {
+		s++;
+		n--;
+	}
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r' ||
+	    s[n - 1] == '\v' || s[n - 1] == '\f'))
+		n--;
+	*p = s;
+	*len = n;
+}
+
+int
+pj_memeq(const void *a, size_t alen, const void *b, size_t blen)
+{
+	if (alen != blen)
+		return 0;
+	if (alen == 0)
+		return 1;
+	return sodium_memcmp(a, b, alen) == 0;
+}
+
+void
+pj_freezero(void *p, size_t len)
+{
+	if (p == NULL)
+		return;
+	sodium_memzero(p, len);
+	free(p);
+}
