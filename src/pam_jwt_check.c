@@ -11,6 +11,7 @@
 
 #include "conf.h"
 #include "err.h"
+#include "keys.h"
 #include "util.h"
 #include "verify.h"
 
@@ -122,8 +123,8 @@ main(int argc, char **argv)
 		goto out;
 	lg.debug = cfg->debug;
 	if (refresh) {
-		fputs("pam_jwt_check: --refresh: fetching from the issuer is not supported yet\n", stderr);
-		ret = EXIT_UNAVAILABLE;
+		r = pj_keys_refresh(cfg, &lg, (int64_t)time(NULL));
+		ret = r == 0 ? EXIT_ACCEPTED : r == PJ_ERR_CONFIG ? EXIT_USAGE : EXIT_UNAVAILABLE;
 		goto out;
 	}
 	if (user != NULL && user[0] == '\0') {

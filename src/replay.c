@@ -1,164 +1,381 @@
-/*
- * One-time jti records: one file per accepted (iss, jti) under state_dir,
- * named by BLAKE2b-256(iss "\n" jti) in hex (never from token bytes), holding
- * the time until which the token could still be valid. Check, create and
- * prune run under an exclusive flock of state_dir/.lock, so two logins with
- * one token cannot both find it unused.
+/* One-time jti records under state_dir (CONTRACT section 3, step 9).
+ *
+ * One file per accepted (iss, jti), named by the BLAKE2b-256 hex of
+ * iss "\n" jti, holding the time after which the token cannot be valid
+ * (exp + leeway). A record is made complete in a temporary file (created
+ * O_CREAT|O_EXCL, synced) and published with link(), which fails when the
+ * name exists: of two logins with one token, exactly one wins, and no
+ * reader ever sees half a record. Replacing a stale record and pruning
+ * happen under state_dir/.lock; creation needs no lock, since link()
+ * cannot succeed while a record (stale or not) exists.
  */
 #include "config.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
+#include "cache.h"
 #include "err.h"
 #include "replay.h"
 #include "util.h"
 
-#define PRUNE_PER_CALL 32
+#define RECORD_MAX 32
+#define PRUNE_SAMPLE 8		/* records looked at per call: bounded work */
+#define PRUNE_SCAN_MAX 100000	/* directory entries read per call, at most */
+#define TMP_PREFIX ".tmp-"
+#define TMP_STALE 3600		/* a temporary file this old was left by a killed login */
+#define LOCK_NAME ".lock"
+#define LOCK_WAIT_MS 2000
+#define LOCK_POLL_MS 5
 
-static void
-record_name(char out[2 * crypto_generichash_BYTES + 1], const char *iss, const char *jti)
+enum { REC_NONE, REC_VALID, REC_UNTRUSTED, REC_ERROR };
+
+/* state_dir: 1 when it does not exist (and create is off), 0 and *dfd, or
+ * PJ_ERR_REPLAY_STORE_UNAVAILABLE (logged). */
+static int
+open_dir(const struct pj_config *cfg, const struct pj_log *lg, int create, int *dfd)
 {
-	unsigned char h[crypto_generichash_BYTES];
-	crypto_generichash_state st;
+	const char *why = NULL;
+	int made = 0;
 
-	crypto_generichash_init(&st, NULL, 0, sizeof(h));
-	crypto_generichash_update(&st, (const unsigned char *)iss, strlen(iss));
-	crypto_generichash_update(&st, (const unsigned char *)"\n", 1);
-	crypto_generichash_update(&st, (const unsigned char *)jti, strlen(jti));
-	crypto_generichash_final(&st, h, sizeof(h));
-	sodium_bin2hex(out, 2 * crypto_generichash_BYTES + 1, h, sizeof(h));
-}
-
-/* The expiry in a record; -1 when unreadable (then treated as in use). */
-static long long
-read_expiry(int dfd, const char *name)
-{
-	char buf[32];
-	long long v = -1;
-	ssize_t n;
-	int fd;
-
-	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return errno == ENOENT ? -2 : -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	if (sscanf(buf, "%lld", &v) != 1)
-		return -1;
-	return v;
-}
-
-/* Bounded work: look at a few records, drop those that cannot be used. */
-static void
-prune(int dfd, int64_t now)
-{
-	DIR *d;
-	struct dirent *e;
-	int seen = 0, fd = dup(dfd);
-
-	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return;
+	*dfd = -1;
+	if (pj_open_safely(cfg->state_dir, 1, dfd, &why) == 0)
+		return 0;
+	if (errno != ENOENT)
+		goto bad;
+	if (!create)
+		return 1;
+	if (mkdir(cfg->state_dir, 0700) == 0)
+		made = 1;
+	else if (errno != EEXIST) {
+		why = strerror(errno);
+		goto bad;
 	}
-	while (seen < PRUNE_PER_CALL && (e = readdir(d)) != NULL) {
-		long long exp;
-
-		if (strlen(e->d_name) != 2 * crypto_generichash_BYTES)
-			continue;
-		seen++;
-		if ((exp = read_expiry(dfd, e->d_name)) >= 0 && exp <= now)
-			unlinkat(dfd, e->d_name, 0);
+	if (pj_open_safely(cfg->state_dir, 1, dfd, &why) != 0)
+		goto bad;
+	if (made && fchmod(*dfd, 0700) != 0) {
+		why = strerror(errno);
+		close(*dfd);
+		*dfd = -1;
+		goto bad;
 	}
-	closedir(d);
+	return 0;
+bad:
+	pj_log(lg, LOG_ERR, "jti_replay: state_dir %s: %s", cfg->state_dir, why != NULL ? why : "unusable");
+	return PJ_ERR_REPLAY_STORE_UNAVAILABLE;
 }
 
 static int
-open_state_dir(const struct pj_config *cfg, const struct pj_log *lg, int create, int *dfd)
+parse_expiry(const char *buf, size_t len, int64_t *out)
 {
-	const char *why = NULL;
+	int64_t v = 0;
 
-	if (pj_open_safely(cfg->state_dir, 1, dfd, &why) == 0)
-		return 0;
-	if (errno == ENOENT && create) {
-		if (mkdir(cfg->state_dir, 0700) != 0 && errno != EEXIST) {
-			pj_log(lg, LOG_ERR, "state_dir %s: cannot create: %s", cfg->state_dir, strerror(errno));
-			return PJ_ERR_REPLAY_STORE_UNAVAILABLE;
-		}
-		if (pj_open_safely(cfg->state_dir, 1, dfd, &why) == 0)
-			return 0;
+	if (len < 2 || len > 20 || buf[len - 1] != '\n' || (buf[0] == '0' && len > 2))
+		return -1;
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (buf[i] < '0' || buf[i] > '9')
+			return -1;
+		v = v * 10 + (buf[i] - '0');
 	}
-	if (errno == ENOENT && !create)
-		return PJ_ERR_KEYS_UNAVAILABLE; /* nothing recorded: not an error for a reader */
-	pj_log(lg, LOG_ERR, "state_dir %s: %s", cfg->state_dir, why);
-	return PJ_ERR_REPLAY_STORE_UNAVAILABLE;
+	*out = v;
+	return 0;
+}
+
+/* A record we cannot trust still counts as there: one-time use never fails open. */
+static int
+read_record(int dfd, const char *name, const struct pj_log *lg, int64_t *expiry)
+{
+	char buf[RECORD_MAX + 1];
+	const char *why = NULL;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return REC_NONE;
+		if (errno == ELOOP) {
+			why = "is a symbolic link";
+			goto untrusted;
+		}
+		pj_log(lg, LOG_ERR, "jti_replay: record %s: %s", name, strerror(errno));
+		return REC_ERROR;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		why = "not a regular file";
+		goto untrusted;
+	}
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		why = "fails the owner/mode rule";
+		goto untrusted;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) < 0 && errno == EINTR)
+		;
+	if (n < 0 || parse_expiry(buf, (size_t)n, expiry) != 0) {
+		why = "unreadable or garbage";
+		goto untrusted;
+	}
+	close(fd);
+	return REC_VALID;
+untrusted:
+	if (fd >= 0)
+		close(fd);
+	pj_log(lg, LOG_WARNING, "jti_replay: record %s: %s: counted as used", name, why);
+	return REC_UNTRUSTED;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+/* state_dir/.lock, exclusively, waiting at most wait_ms (0: try once; no
+ * blocking flock in a PAM module). -1 when not had. */
+static int
+lock_store(int dfd, long wait_ms)
+{
+	struct stat st;
+	int fd;
+
+	fd = openat(dfd, LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid())) {
+		close(fd);
+		return -1;
+	}
+	for (long waited = 0;; waited += LOCK_POLL_MS) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return fd;
+		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= wait_ms) {
+			close(fd);
+			return -1;
+		}
+		sleep_ms(LOCK_POLL_MS);
+	}
+}
+
+/* The complete record, in a fresh temporary file: its name in tmp. */
+static int
+write_tmp(int dfd, int64_t expiry, char tmp[sizeof(TMP_PREFIX) + 32])
+{
+	unsigned char rnd[16];
+	char body[RECORD_MAX];
+	int fd = -1, n;
+	ssize_t w;
+
+	randombytes_buf(rnd, sizeof(rnd));
+	memcpy(tmp, TMP_PREFIX, sizeof(TMP_PREFIX) - 1);
+	sodium_bin2hex(tmp + sizeof(TMP_PREFIX) - 1, 33, rnd, sizeof(rnd));
+	if ((fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+		return -1;
+	n = snprintf(body, sizeof(body), "%" PRId64 "\n", expiry);
+	while ((w = write(fd, body, (size_t)n)) < 0 && errno == EINTR)
+		;
+	if (w != n || fchmod(fd, 0600) != 0 || fsync(fd) != 0 || close(fd) != 0) {
+		int e = errno;
+
+		close(fd);
+		unlinkat(dfd, tmp, 0);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+is_record_name(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return i == PJ_CACHE_HEX_LEN;
+}
+
+/* A few expired records go, picked at random over the folder (so that no
+ * part of it is never looked at), and temporary files of killed logins. */
+static void
+prune(int dfd, int64_t now, const struct pj_log *lg)
+{
+	char pick[PRUNE_SAMPLE][PJ_CACHE_HEX_LEN + 1];
+	size_t seen = 0, npick = 0, scanned = 0, gone = 0;
+	struct dirent *de;
+	struct stat st;
+	int64_t expiry;
+	DIR *d = NULL;
+	int lfd, fd;
+
+	if ((lfd = lock_store(dfd, 0)) < 0)
+		return;	/* someone else is at it */
+	if ((fd = dup(dfd)) < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL && scanned++ < PRUNE_SCAN_MAX) {
+		if (is_record_name(de->d_name)) {
+			/* Reservoir sampling: each record equally likely. */
+			size_t j = seen < PRUNE_SAMPLE ? seen : randombytes_uniform((uint32_t)(seen + 1));
+
+			if (j < PRUNE_SAMPLE) {
+				memcpy(pick[j], de->d_name, PJ_CACHE_HEX_LEN + 1);
+				if (npick < PRUNE_SAMPLE)
+					npick++;
+			}
+			seen++;
+		} else if (strncmp(de->d_name, TMP_PREFIX, sizeof(TMP_PREFIX) - 1) == 0 && gone < PRUNE_SAMPLE &&
+		    fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mtime + TMP_STALE < now) {
+			if (unlinkat(dfd, de->d_name, 0) == 0)
+				gone++;
+		}
+	}
+	/* Under the lock: a stale record cannot be replaced meanwhile, and
+	 * none can be created while it exists. */
+	for (size_t i = 0; i < npick; i++) {
+		if (read_record(dfd, pick[i], lg, &expiry) == REC_VALID && now >= expiry &&
+		    unlinkat(dfd, pick[i], 0) == 0)
+			gone++;
+	}
+	if (gone > 0)
+		pj_log(lg, LOG_DEBUG, "jti_replay: pruned %zu expired entries", gone);
+out:
+	if (d != NULL)
+		closedir(d);
+	close(lfd);
 }
 
 int
 pj_replay_check(const struct pj_config *cfg, const struct pj_log *lg, const char *iss,
     const char *jti, double exp, int64_t now, int record)
 {
-	char name[2 * crypto_generichash_BYTES + 1], val[32];
-	long long until = (long long)exp, old;
-	int dfd = -1, lfd = -1, fd = -1, r = PJ_ERR_REPLAY_STORE_UNAVAILABLE;
-	size_t vlen;
+	char name[PJ_CACHE_HEX_LEN + 1], tmp[sizeof(TMP_PREFIX) + 32] = "";
+	char *src = NULL;
+	size_t ilen, jlen;
+	int64_t expiry = 0, have = 0;
+	int dfd = -1, lfd = -1, rr, r = PJ_ERR_REPLAY_STORE_UNAVAILABLE;
 
-	if (iss == NULL || jti == NULL || jti[0] == '\0')
+	if (jti == NULL || jti[0] == '\0')
 		return PJ_ERR_REPLAYED;
-	/* Kept while the token could still be valid: exp (rounded up) + leeway. */
-	if ((double)until < exp)
-		until++;
-	until += cfg->leeway;
-	record_name(name, iss, jti);
-	if ((r = open_state_dir(cfg, lg, record, &dfd)) != 0)
-		return r == PJ_ERR_KEYS_UNAVAILABLE ? 0 : r;
-	r = PJ_ERR_REPLAY_STORE_UNAVAILABLE;
+	if (iss == NULL)
+		iss = "";
+	if (!(exp >= 0 && exp < 9007199254740992.0))
+		return PJ_ERR_REPLAYED;	/* step 5 made sure of it; never trust twice */
+	/* The file name is a hash, never token bytes. */
+	ilen = strlen(iss);
+	jlen = strlen(jti);
+	if ((src = malloc(ilen + jlen + 2)) == NULL)
+		return PJ_ERR_NOMEM;
+	memcpy(src, iss, ilen);
+	src[ilen] = '\n';
+	memcpy(src + ilen + 1, jti, jlen + 1);
+	pj_hash_hex(src, ilen + 1 + jlen, name);
+	free(src);
+	/* The token may be accepted while now < exp + leeway. */
+	expiry = (int64_t)exp;
+	if ((double)expiry < exp)
+		expiry++;	/* rounded up */
+	expiry += cfg->leeway;
+
+	if ((rr = open_dir(cfg, lg, record, &dfd)) != 0)
+		return rr == 1 ? 0 : rr;	/* no store yet: nothing was ever used */
 	if (!record) {
 		/* The tool reads; it never writes, nor takes the lock. */
-		old = read_expiry(dfd, name);
-		r = (old == -2 || (old >= 0 && old <= now)) ? 0 : PJ_ERR_REPLAYED;
+		switch (read_record(dfd, name, lg, &have)) {
+		case REC_NONE: r = 0; break;
+		case REC_VALID: r = now < have ? PJ_ERR_REPLAYED : 0; break;
+		case REC_UNTRUSTED: r = PJ_ERR_REPLAYED; break;
+		default: r = PJ_ERR_REPLAY_STORE_UNAVAILABLE; break;
+		}
 		goto out;
 	}
-	if ((lfd = openat(dfd, ".lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
-	    flock(lfd, LOCK_EX) != 0) {
-		pj_log(lg, LOG_ERR, "state_dir %s: cannot lock: %s", cfg->state_dir, strerror(errno));
+	if (write_tmp(dfd, expiry, tmp) != 0) {
+		pj_log(lg, LOG_ERR, "jti_replay: state_dir %s: cannot write a record: %s", cfg->state_dir,
+		    strerror(errno));
+		tmp[0] = '\0';
 		goto out;
 	}
-	old = read_expiry(dfd, name);
-	if (old == -1 || old > now) {
+	if (linkat(dfd, tmp, dfd, name, 0) == 0) {
+		r = 0;
+		goto done;
+	}
+	if (errno != EEXIST) {
+		pj_log(lg, LOG_ERR, "jti_replay: state_dir %s: cannot write a record: %s", cfg->state_dir,
+		    strerror(errno));
+		goto out;
+	}
+	rr = read_record(dfd, name, lg, &have);
+	if (rr == REC_ERROR)
+		goto out;
+	if (rr == REC_UNTRUSTED || (rr == REC_VALID && now < have)) {
 		r = PJ_ERR_REPLAYED;
 		goto out;
 	}
-	if (old >= 0 && unlinkat(dfd, name, 0) != 0)
-		goto out;
-	vlen = (size_t)snprintf(val, sizeof(val), "%lld\n", until);
-	if ((fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
-	    write(fd, val, vlen) != (ssize_t)vlen || fsync(fd) != 0 || fsync(dfd) != 0) {
-		pj_log(lg, LOG_ERR, "state_dir %s: cannot record the jti: %s", cfg->state_dir,
-		    strerror(errno));
-		if (fd >= 0)
-			unlinkat(dfd, name, 0);
+	/* Stale (or just pruned): replace it, one login at a time. */
+	if ((lfd = lock_store(dfd, LOCK_WAIT_MS)) < 0) {
+		pj_log(lg, LOG_ERR, "jti_replay: state_dir %s: cannot lock", cfg->state_dir);
 		goto out;
 	}
-	prune(dfd, now);
+	rr = read_record(dfd, name, lg, &have);
+	if (rr == REC_ERROR)
+		goto out;
+	if (rr == REC_UNTRUSTED || (rr == REC_VALID && now < have)) {
+		r = PJ_ERR_REPLAYED;
+		goto out;
+	}
+	if (rr == REC_NONE) {
+		if (linkat(dfd, tmp, dfd, name, 0) != 0) {
+			r = errno == EEXIST ? PJ_ERR_REPLAYED : PJ_ERR_REPLAY_STORE_UNAVAILABLE;
+			goto out;
+		}
+	} else {
+		if (renameat(dfd, tmp, dfd, name) != 0) {
+			pj_log(lg, LOG_ERR, "jti_replay: state_dir %s: cannot replace a record: %s",
+			    cfg->state_dir, strerror(errno));
+			goto out;
+		}
+		tmp[0] = '\0';
+	}
 	r = 0;
+done:
+	if (tmp[0] != '\0') {
+		unlinkat(dfd, tmp, 0);
+		tmp[0] = '\0';
+	}
+	/* The record outlives a crash: the folder entry is on disk too. */
+	if (fsync(dfd) != 0) {
+		pj_log(lg, LOG_ERR, "jti_replay: state_dir %s: fsync: %s", cfg->state_dir, strerror(errno));
+		r = PJ_ERR_REPLAY_STORE_UNAVAILABLE;
+		goto out;
+	}
+	if (lfd >= 0) {
+		close(lfd);
+		lfd = -1;
+	}
+	prune(dfd, now, lg);
 out:
-	if (fd >= 0)
-		close(fd);
+	if (tmp[0] != '\0')
+		unlinkat(dfd, tmp, 0);
 	if (lfd >= 0)
-		close(lfd); /* releases the lock */
-	close(dfd);
+		close(lfd);
+	if (dfd >= 0)
+		close(dfd);
 	return r;
 }

@@ -1,0 +1,88 @@
+/* The on-disk JWKS cache under cache_dir (CONTRACT section 4): one .jwks,
+ * .meta and .lock per key source and trust anchor. */
+#ifndef PJ_CACHE_H
+#define PJ_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "conf.h"
+#include "log.h"
+
+#define PJ_CACHE_HEX_LEN 64
+#define PJ_CACHE_JWKS_MAX ((size_t)1024 * 1024)
+#define PJ_CACHE_URI_MAX 8191
+
+/* .meta: key=value lines. Times are seconds since the epoch, -1 when absent. */
+struct pj_meta {
+	int64_t attempt_at;
+	char attempt_cause[16];	/* "" when absent */
+	int64_t fetched;
+	int64_t fresh_until;
+	int64_t kid_miss_at;
+	int64_t failed_at;
+	char *jwks_uri;		/* the discovered one; NULL when absent; owned */
+};
+
+struct pj_cache;
+
+/*
+ * The cache of cfg's key source (jwks_uri or discovery; never jwks_file).
+ * The file names are the lower-case hex BLAKE2b-256 of "jwks_uri=URI" or
+ * "issuer=ISSUER", a newline, and the ca_file path or "-". When create is
+ * set, a missing cache_dir is created mode 0755. cache_dir must pass the
+ * owner/mode rule. Errors are logged: PJ_ERR_KEYS_UNAVAILABLE (no usable
+ * folder), PJ_ERR_NOMEM. *out is NULL on entry.
+ */
+int pj_cache_open(const struct pj_config *cfg, const struct pj_log *lg, int create,
+    struct pj_cache **out);
+void pj_cache_close(struct pj_cache *c);
+const char *pj_cache_name(const struct pj_cache *c);	/* the hex name */
+const char *pj_cache_jwks_path(const struct pj_cache *c);
+
+/* An https URL the helper will take: printable ASCII, no spaces, bounded. */
+int pj_cache_uri_ok(const char *s, size_t len);
+
+/* The BLAKE2b-256 hex of len bytes (for the cache and the replay store). */
+void pj_hash_hex(const void *buf, size_t len, char hex[PJ_CACHE_HEX_LEN + 1]);
+
+void pj_meta_init(struct pj_meta *m);
+void pj_meta_clear(struct pj_meta *m);
+/* Copy src into dst (dst cleared first); PJ_ERR_NOMEM. */
+int pj_meta_copy(struct pj_meta *dst, const struct pj_meta *src);
+
+/*
+ * Read .meta into m (initialised here). A missing file is an empty meta
+ * (0). A file that fails the owner/mode rule, or is truncated or garbage,
+ * is reported through lg and read as empty; *bad is set then.
+ */
+int pj_cache_read_meta(struct pj_cache *c, const struct pj_log *lg, struct pj_meta *m, int *bad);
+/*
+ * Read .jwks: 0 and the document (NUL-terminated; free()); PJ_ERR_KEYS_UNAVAILABLE
+ * when missing (quietly) or untrusted (reported: owner/mode rule, a symlink,
+ * over 1 MiB). Whether it parses is the caller's business.
+ */
+int pj_cache_read_jwks(struct pj_cache *c, const struct pj_log *lg, char **buf, size_t *len);
+
+/* Atomic writes: a temporary file in cache_dir, mode 0644, synced, renamed
+ * into place. 0 or PJ_ERR_INTERNAL (logged). */
+int pj_cache_write_meta(struct pj_cache *c, const struct pj_log *lg, const struct pj_meta *m);
+int pj_cache_write_jwks(struct pj_cache *c, const struct pj_log *lg, const char *buf, size_t len);
+
+/*
+ * Take .lock (mode 0600, created when missing; one that fails the rule is
+ * reported and replaced) exclusively, polling until deadline (CLOCK_MONOTONIC).
+ * 0: held. PJ_ERR_KEYS_UNAVAILABLE: the deadline passed (nothing logged).
+ * PJ_ERR_CONFIG: the lock cannot be opened for writing (a reader that
+ * cannot write cache_dir; not logged as an error).
+ */
+int pj_cache_lock(struct pj_cache *c, const struct pj_log *lg, const struct timespec *deadline);
+void pj_cache_unlock(struct pj_cache *c);
+
+/* Monotonic deadlines, for the one deadline of a login's key acquisition. */
+void pj_deadline_set(struct timespec *d, long seconds);
+/* Milliseconds left (0 when passed). */
+long pj_deadline_left_ms(const struct timespec *d);
+
+#endif
