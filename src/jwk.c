@@ -30,8 +30,92 @@ static const struct {
 	{"P-521", PJ_CRV_P521, 66, PJ_ALG_BIT(PJ_ALG_ES512)},
 };
 
-/* Private or symmetric members: a JWKS that publishes one is an incident. */
-static const char *const secret_members[] = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"};
+/*
+ * The members of one JWK that matter, found in one pass over it (member
+ * names are unique: the strict JSON pass refuses duplicates). secret: a
+ * private or symmetric member (d p q dp dq qi oth k) is there; a JWKS that
+ * publishes one is an incident.
+ */
+struct members {
+	const cJSON *kty, *kid, *use, *ops, *alg, *n, *e, *crv, *x, *y;
+	int secret;
+};
+
+static void
+collect(const cJSON *j, struct members *m)
+{
+	memset(m, 0, sizeof(*m));
+	for (const cJSON *c = j->child; c != NULL; c = c->next) {
+		const char *s = c->string;
+
+		if (s == NULL)
+			continue;
+		switch (s[0]) {
+		case 'a':
+			if (strcmp(s, "alg") == 0)
+				m->alg = c;
+			break;
+		case 'c':
+			if (strcmp(s, "crv") == 0)
+				m->crv = c;
+			break;
+		case 'd':
+			if (strcmp(s, "d") == 0 || strcmp(s, "dp") == 0 || strcmp(s, "dq") == 0)
+				m->secret = 1;
+			break;
+		case 'e':
+			if (s[1] == '\0')
+				m->e = c;
+			break;
+		case 'k':
+			if (strcmp(s, "kty") == 0)
+				m->kty = c;
+			else if (strcmp(s, "kid") == 0)
+				m->kid = c;
+			else if (strcmp(s, "key_ops") == 0)
+				m->ops = c;
+			else if (s[1] == '\0')
+				m->secret = 1;
+			break;
+		case 'n':
+			if (s[1] == '\0')
+				m->n = c;
+			break;
+		case 'o':
+			if (strcmp(s, "oth") == 0)
+				m->secret = 1;
+			break;
+		case 'p':
+			if (s[1] == '\0')
+				m->secret = 1;
+			break;
+		case 'q':
+			if (strcmp(s, "q") == 0 || strcmp(s, "qi") == 0)
+				m->secret = 1;
+			break;
+		case 'u':
+			if (strcmp(s, "use") == 0)
+				m->use = c;
+			break;
+		case 'x':
+			if (s[1] == '\0')
+				m->x = c;
+			break;
+		case 'y':
+			if (s[1] == '\0')
+				m->y = c;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static const char *
+string_of(const cJSON *it)
+{
+	return cJSON_IsString(it) && it->valuestring != NULL ? it->valuestring : NULL;
+}
 
 /* Outcome of one key: usable, or dropped for why at prio. */
 struct verdict {
@@ -57,15 +141,14 @@ jwk_clear(struct pj_jwk *k)
 }
 
 /*
- * Member name of j as canonical base64url of at most maxdec octets. 0, or
+ * Member it as canonical base64url of at most maxdec octets. 0, or
  * PJ_ERR_NO_KEY with v set (absent, not a string, not canonical, too long),
  * or PJ_ERR_NOMEM.
  */
 static int
-get_b64(const cJSON *j, const char *name, size_t maxdec, uint8_t **out, size_t *outlen,
-    struct verdict *v)
+get_b64(const cJSON *it, size_t maxdec, uint8_t **out, size_t *outlen, struct verdict *v)
 {
-	const char *s = pj_json_get_string(j, name);
+	const char *s = string_of(it);
 	int r;
 
 	if (s == NULL)
@@ -81,13 +164,13 @@ get_b64(const cJSON *j, const char *name, size_t maxdec, uint8_t **out, size_t *
 }
 
 static int
-parse_rsa(const cJSON *j, struct pj_jwk *k, struct verdict *v)
+parse_rsa(const struct members *m, struct pj_jwk *k, struct verdict *v)
 {
 	size_t bits;
 	int r;
 
-	if ((r = get_b64(j, "n", RSA_MAX_BYTES, &k->a, &k->alen, v)) != 0 ||
-	    (r = get_b64(j, "e", RSA_E_MAX_BYTES, &k->b, &k->blen, v)) != 0)
+	if ((r = get_b64(m->n, RSA_MAX_BYTES, &k->a, &k->alen, v)) != 0 ||
+	    (r = get_b64(m->e, RSA_E_MAX_BYTES, &k->b, &k->blen, v)) != 0)
 		return r;
 	/* RFC 7518 6.3.1: unsigned big-endian, no leading zero octets. */
 	if (k->alen == 0 || k->a[0] == 0 || k->blen == 0 || k->b[0] == 0)
@@ -107,9 +190,9 @@ parse_rsa(const cJSON *j, struct pj_jwk *k, struct verdict *v)
 }
 
 static int
-parse_ec(const cJSON *j, struct pj_jwk *k, struct verdict *v)
+parse_ec(const struct members *m, struct pj_jwk *k, struct verdict *v)
 {
-	const char *crv = pj_json_get_string(j, "crv");
+	const char *crv = string_of(m->crv);
 	size_t i;
 	int r;
 
@@ -118,8 +201,8 @@ parse_ec(const cJSON *j, struct pj_jwk *k, struct verdict *v)
 			break;
 	if (crv == NULL || i == sizeof(ec_crvs) / sizeof(ec_crvs[0]))
 		return drop(v, LOG_WARNING, "EC curve is not P-256, P-384 or P-521");
-	if ((r = get_b64(j, "x", ec_crvs[i].size, &k->a, &k->alen, v)) != 0 ||
-	    (r = get_b64(j, "y", ec_crvs[i].size, &k->b, &k->blen, v)) != 0)
+	if ((r = get_b64(m->x, ec_crvs[i].size, &k->a, &k->alen, v)) != 0 ||
+	    (r = get_b64(m->y, ec_crvs[i].size, &k->b, &k->blen, v)) != 0)
 		return r;
 	/* RFC 7518 6.2.1.2: exactly the field size, leading zeros kept. */
 	if (k->alen != ec_crvs[i].size || k->blen != ec_crvs[i].size)
@@ -130,14 +213,14 @@ parse_ec(const cJSON *j, struct pj_jwk *k, struct verdict *v)
 }
 
 static int
-parse_okp(const cJSON *j, struct pj_jwk *k, struct verdict *v)
+parse_okp(const struct members *m, struct pj_jwk *k, struct verdict *v)
 {
-	const char *crv = pj_json_get_string(j, "crv");
+	const char *crv = string_of(m->crv);
 	int r;
 
 	if (crv == NULL || strcmp(crv, "Ed25519") != 0)
 		return drop(v, LOG_WARNING, "OKP curve is not Ed25519");
-	if ((r = get_b64(j, "x", 32, &k->a, &k->alen, v)) != 0)
+	if ((r = get_b64(m->x, 32, &k->a, &k->alen, v)) != 0)
 		return r;
 	if (k->alen != 32)
 		return drop(v, LOG_WARNING, "Ed25519 x is not 32 octets");
@@ -156,29 +239,30 @@ static int
 parse_key(const cJSON *j, struct pj_jwk *k, struct verdict *v)
 {
 	const cJSON *kid, *use, *ops, *alg, *op;
+	struct members m;
 	const char *kty;
 	unsigned fit = ~0u;
 	int r, verify = 0;
 
 	if (!cJSON_IsObject(j))
 		return drop(v, LOG_WARNING, "not a JSON object");
-	for (size_t i = 0; i < sizeof(secret_members) / sizeof(secret_members[0]); i++)
-		if (pj_json_get(j, secret_members[i]) != NULL)
-			return drop(v, LOG_ERR, "it holds PRIVATE or symmetric key material "
-			    "(the issuer has published a secret)");
-	if ((kty = pj_json_get_string(j, "kty")) == NULL)
+	collect(j, &m);
+	if (m.secret)
+		return drop(v, LOG_ERR, "it holds PRIVATE or symmetric key material "
+		    "(the issuer has published a secret)");
+	if ((kty = string_of(m.kty)) == NULL)
 		return drop(v, LOG_WARNING, "kty is missing or not a string");
-	if ((kid = pj_json_get(j, "kid")) != NULL) {
+	if ((kid = m.kid) != NULL) {
 		if (!cJSON_IsString(kid) || kid->valuestring[0] == '\0')
 			return drop(v, LOG_WARNING, "kid is not a non-empty string");
 	}
-	if ((use = pj_json_get(j, "use")) != NULL) {
+	if ((use = m.use) != NULL) {
 		if (!cJSON_IsString(use))
 			return drop(v, LOG_WARNING, "use is not a string");
 		if (strcmp(use->valuestring, "sig") != 0)
 			fit = 0;
 	}
-	if ((ops = pj_json_get(j, "key_ops")) != NULL) {
+	if ((ops = m.ops) != NULL) {
 		if (!cJSON_IsArray(ops))
 			return drop(v, LOG_WARNING, "key_ops is not an array");
 		cJSON_ArrayForEach(op, ops) {
@@ -190,7 +274,7 @@ parse_key(const cJSON *j, struct pj_jwk *k, struct verdict *v)
 		if (!verify)
 			fit = 0;
 	}
-	if ((alg = pj_json_get(j, "alg")) != NULL) {
+	if ((alg = m.alg) != NULL) {
 		int a;
 
 		if (!cJSON_IsString(alg))
@@ -202,13 +286,13 @@ parse_key(const cJSON *j, struct pj_jwk *k, struct verdict *v)
 
 	if (strcmp(kty, "RSA") == 0) {
 		k->kty = PJ_KTY_RSA;
-		r = parse_rsa(j, k, v);
+		r = parse_rsa(&m, k, v);
 	} else if (strcmp(kty, "EC") == 0) {
 		k->kty = PJ_KTY_EC;
-		r = parse_ec(j, k, v);
+		r = parse_ec(&m, k, v);
 	} else if (strcmp(kty, "OKP") == 0) {
 		k->kty = PJ_KTY_OKP;
-		r = parse_okp(j, k, v);
+		r = parse_okp(&m, k, v);
 	} else
 		r = drop(v, LOG_WARNING, "kty is not RSA, EC or OKP");
 	if (r != 0)

@@ -2,9 +2,7 @@
 
 #include <string.h>
 
-#include <openssl/bn.h>
 #include <openssl/core_names.h>
-#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
@@ -61,7 +59,11 @@ ec_key(const struct ec_curve *c, const struct pj_jwk *key, EVP_PKEY **out)
 	int r = PJ_ERR_NO_KEY;
 
 	*out = NULL;
-	/* SEC 1 uncompressed point: 0x04 || x || y. */
+	/* SEC 1 uncompressed point: 0x04 || x || y. The import decodes it with
+	 * EC_POINT_oct2point, which refuses a coordinate >= p and a point off
+	 * the curve (infinity has no such encoding; cofactor 1): that is the
+	 * whole public key check on these curves, so none follows
+	 * (test_ec_point_not_on_curve holds it). */
 	pub[0] = 0x04;
 	memcpy(pub + 1, key->a, c->size);
 	memcpy(pub + 1 + c->size, key->b, c->size);
@@ -82,38 +84,45 @@ out:
 	return r;
 }
 
-/* Raw r || s (RFC 7518 3.4) into DER for EVP; der holds at least 141 octets
- * (P-521: 3 + 2 * (2 + 67)). */
-static int
-ec_sig_der(const uint8_t *sig, size_t size, uint8_t *der, size_t cap, size_t *derlen)
+/* One DER INTEGER of the size-octet big-endian v (in [1, n-1]: never 0):
+ * no leading zero octets, one 0x00 when the top bit is set. */
+static size_t
+der_int(uint8_t *out, const uint8_t *v, size_t size)
 {
-	ECDSA_SIG *es = NULL;
-	BIGNUM *r = NULL, *s = NULL;
-	unsigned char *p = der;
-	int len, ret = PJ_ERR_NOMEM;
+	size_t skip = 0, n;
 
-	if ((es = ECDSA_SIG_new()) == NULL ||
-	    (r = BN_bin2bn(sig, (int)size, NULL)) == NULL ||
-	    (s = BN_bin2bn(sig + size, (int)size, NULL)) == NULL)
-		goto out;
-	if (ECDSA_SIG_set0(es, r, s) != 1)
-		goto out;
-	r = s = NULL;	/* owned by es now */
-	if ((len = i2d_ECDSA_SIG(es, NULL)) <= 0 || (size_t)len > cap) {
-		ret = PJ_ERR_INTERNAL;
-		goto out;
+	while (skip + 1 < size && v[skip] == 0)
+		skip++;
+	n = size - skip;
+	out[0] = 0x02;
+	if (v[skip] & 0x80) {
+		out[1] = (uint8_t)(n + 1);
+		out[2] = 0x00;
+		memcpy(out + 3, v + skip, n);
+		return n + 3;
 	}
-	if (i2d_ECDSA_SIG(es, &p) != len) {
-		ret = PJ_ERR_INTERNAL;
-		goto out;
-	}
-	*derlen = (size_t)len;
-	ret = 0;
-out:
-	BN_free(r);
-	BN_free(s);
-	ECDSA_SIG_free(es);
-	return ret;
+	out[1] = (uint8_t)n;
+	memcpy(out + 2, v + skip, n);
+	return n + 2;
+}
+
+/* Raw r || s (RFC 7518 3.4) into the DER ECDSA-Sig-Value EVP wants,
+ * written here: no BIGNUM or ECDSA_SIG round trip. der holds at least
+ * 3 + 2 * (3 + EC_MAX) octets; each INTEGER is under 128 octets. */
+static size_t
+ec_sig_der(const uint8_t *sig, size_t size, uint8_t *der)
+{
+	uint8_t body[2 * (3 + EC_MAX)];
+	size_t n = 0, h = 0;
+
+	n += der_int(body, sig, size);
+	n += der_int(body + n, sig + size, size);
+	der[h++] = 0x30;
+	if (n >= 0x80)
+		der[h++] = 0x81;	/* P-521: the content is 128 octets or more */
+	der[h++] = (uint8_t)n;
+	memcpy(der + h, body, n);
+	return h + n;
 }
 
 int
@@ -123,7 +132,6 @@ pj_sig_ec_verify(int alg, const struct pj_jwk *key, const uint8_t *msg, size_t m
 	const struct ec_curve *c;
 	EVP_PKEY *pkey = NULL;
 	EVP_MD_CTX *mctx = NULL;
-	EVP_PKEY_CTX *pctx = NULL;
 	uint8_t der[160];
 	size_t derlen = 0;
 	int r = PJ_ERR_INTERNAL;
@@ -153,15 +161,8 @@ pj_sig_ec_verify(int alg, const struct pj_jwk *key, const uint8_t *msg, size_t m
 		r = PJ_ERR_NOMEM;
 		goto out;
 	}
-	if (EVP_DigestVerifyInit_ex(mctx, &pctx, c->md, NULL, NULL, pkey, NULL) != 1) {
+	if (EVP_DigestVerifyInit_ex(mctx, NULL, c->md, NULL, NULL, pkey, NULL) != 1) {
 		r = PJ_ERR_INTERNAL;
-		goto out;
-	}
-	/* The point must be on the curve (and not infinity, coordinates below
-	 * p): the quick check is the full one on these curves (cofactor 1).
-	 * pctx carries pkey, so no second context is made for it. */
-	if (EVP_PKEY_public_check_quick(pctx) != 1) {
-		r = PJ_ERR_NO_KEY;
 		goto out;
 	}
 	/* Exactly raw r || s: a DER signature, or one padded or cut, is not. */
@@ -171,8 +172,7 @@ pj_sig_ec_verify(int alg, const struct pj_jwk *key, const uint8_t *msg, size_t m
 		r = PJ_ERR_BAD_SIGNATURE;
 		goto out;
 	}
-	if ((r = ec_sig_der(sig, c->size, der, sizeof(der), &derlen)) != 0)
-		goto out;
+	derlen = ec_sig_der(sig, c->size, der);
 	r = EVP_DigestVerify(mctx, der, derlen, msg, msglen) == 1 ? 0 : PJ_ERR_BAD_SIGNATURE;
 out:
 	EVP_MD_CTX_free(mctx);

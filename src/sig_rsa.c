@@ -1,10 +1,11 @@
 #include "config.h"
 
-#include <openssl/bn.h>
+#include <string.h>
+
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/param_build.h>
+#include <openssl/params.h>
 #include <openssl/rsa.h>
 
 #include "alg.h"
@@ -29,39 +30,43 @@ static const struct {
 	[PJ_ALG_PS512] = {"SHA512", 1, 64},
 };
 
+/* OSSL_PARAM integers are unsigned and in native byte order. */
+static void
+to_native(uint8_t *dst, const uint8_t *be, size_t len)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	memcpy(dst, be, len);
+#else
+	for (size_t i = 0; i < len; i++)
+		dst[i] = be[len - 1 - i];
+#endif
+}
+
+/* n and e straight into EVP_PKEY_fromdata: no BIGNUM, no param builder. */
 static int
 rsa_key(const uint8_t *n, size_t nlen, const uint8_t *e, size_t elen, EVP_PKEY **out)
 {
-	OSSL_PARAM_BLD *bld = NULL;
-	OSSL_PARAM *params = NULL;
+	uint8_t nn[RSA_MAX_BYTES], ne[RSA_E_MAX_BYTES];
+	OSSL_PARAM params[3];
 	EVP_PKEY_CTX *ctx = NULL;
-	BIGNUM *bn = NULL, *be = NULL;
-	int r = PJ_ERR_NOMEM;
+	int r = PJ_ERR_NO_KEY;
 
 	*out = NULL;
-	if ((bn = BN_bin2bn(n, (int)nlen, NULL)) == NULL ||
-	    (be = BN_bin2bn(e, (int)elen, NULL)) == NULL ||
-	    (bld = OSSL_PARAM_BLD_new()) == NULL ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) ||
-	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL)
-		goto out;
+	to_native(nn, n, nlen);
+	to_native(ne, e, elen);
+	params[0] = OSSL_PARAM_construct_BN(OSSL_PKEY_PARAM_RSA_N, nn, nlen);
+	params[1] = OSSL_PARAM_construct_BN(OSSL_PKEY_PARAM_RSA_E, ne, elen);
+	params[2] = OSSL_PARAM_construct_end();
 	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) == NULL) {
 		r = PJ_ERR_INTERNAL;
 		goto out;
 	}
 	if (EVP_PKEY_fromdata_init(ctx) != 1 ||
-	    EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) != 1) {
-		r = PJ_ERR_NO_KEY;
+	    EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) != 1)
 		goto out;
-	}
 	r = 0;
 out:
 	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
-	BN_free(bn);
-	BN_free(be);
 	return r;
 }
 

@@ -149,15 +149,18 @@ pj_verify(const struct pj_config *cfg, const struct pj_log *lg, const char *toke
 		/* Only a name we know: the header is attacker-controlled. */
 		snprintf(res->alg, sizeof(res->alg), "%s", pj_alg_from_name(a) >= 0 ? a : "");
 	}
+	pj_log(lg, LOG_DEBUG, "step 1: %zu bytes, three segments, header and payload strict JSON", len);
 	/* 2. Header. */
 	if ((r = pj_jws_check_header(&jws, cfg->algs)) != 0)
 		goto out;
+	pj_log(lg, LOG_DEBUG, "step 2: header accepted (alg %s, kid \"%s\")", res->alg, res->kid);
 	/* 3, 4. Key and signature. */
 	if ((r = pj_keys_open(cfg, lg, now, flags, &keys)) != 0)
 		goto out;
 	if ((r = check_signature(keys, &jws)) != 0)
 		goto out;
 	res->verified = 1;
+	pj_log(lg, LOG_DEBUG, "steps 3-4: key chosen, signature verified");
 	{
 		const cJSON *exp = pj_json_get(jws.payload, "exp");
 
@@ -171,9 +174,11 @@ pj_verify(const struct pj_config *cfg, const struct pj_log *lg, const char *toke
 	    (r = pj_claims_check_iss_aud(jws.payload, cfg)) != 0 ||
 	    (r = pj_claims_check_required(jws.payload, cfg)) != 0)
 		goto out;
+	pj_log(lg, LOG_DEBUG, "steps 5-7: time, issuer, audience and required claims hold");
 	/* 8. User. */
 	if ((r = check_user(cfg, jws.payload, user, res)) != 0)
 		goto out;
+	pj_log(lg, LOG_DEBUG, "step 8: mapped to user \"%s\", which exists", res->user);
 	/* 9. Replay. */
 	if (cfg->jti_replay) {
 		const char *jti = pj_json_get_string(jws.payload, "jti");
