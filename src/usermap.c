@@ -15,6 +15,13 @@
 #define MAP_RULES_MAX 1024
 #define MAP_LITERAL_MIN 4	/* bytes a pattern must pin down: no catch-alls */
 #define MAP_GROUPS_MAX 9	/* \1..\9 */
+#define MAP_BOUND_MAX 32	/* largest count in a {m,n} bound */
+#define MAP_BOUNDS_SUM 64	/* their sum over one pattern */
+#define MAP_NEST_MAX 32		/* groups inside groups */
+#define MAP_QUANT_MAX 16	/* quantifiers in one pattern */
+#define MAP_GROUPS_TOTAL 32	/* groups in one pattern */
+#define MAP_ALTS_MAX 64		/* '|' in one pattern */
+#define MAP_ANCHORS_MAX 2	/* ^ $ \b \B \< \> \` \' in one pattern */
 
 enum { R_EXACT, R_GLOB, R_REGEX };
 enum { U_NAME, U_SELF, U_TEMPLATE };
@@ -135,6 +142,128 @@ parse_user(struct rule *r, const char *u, size_t ulen)
 }
 
 /*
+ * Patterns whose cost explodes in glibc's matcher are refused at load: a
+ * claim value (up to 256 attacker-chosen bytes in a validly signed token)
+ * against "((a{1,100}){1,100})" takes seconds, "a+++..." takes regcomp
+ * minutes, and so do a few hundred anchors ("$$$...") or empty groups (and
+ * each login compiles the map). So: no quantifier on a quantified atom,
+ * none but '?' (or a bound of at most 1) on a group that holds one, bounds
+ * {m,n} of at most 32 and at most 64 in sum, at most 16 quantifiers, 32
+ * groups, 64 '|' and 2 anchors. Returns a reason, or NULL when fine (or
+ * when the text is not a regex at all: regcomp says so then).
+ */
+static const char *
+regex_too_costly(const char *p, size_t n)
+{
+	enum { NONE, ATOM, QUANTIFIED, GROUP_Q };
+	unsigned char holds[MAP_NEST_MAX + 1];	/* a group (0: the whole) holds a quantifier */
+	size_t depth = 0, i = 0, sum = 0, quants = 0, groups = 0, alts = 0, anchors = 0;
+	int prev = NONE;
+
+	holds[0] = 0;
+	while (i < n) {
+		char c = p[i];
+		unsigned long lo = 0, hi = 0;
+		int unbounded = 0;
+
+		if (c == '\\') {
+			/* GNU's zero-width operators count as anchors. */
+			if (i + 1 < n && strchr("bB<>`'", p[i + 1]) != NULL && ++anchors > MAP_ANCHORS_MAX)
+				return "more than 2 anchors (^ $ \\b \\B \\< \\>): the whole value is matched already";
+			i += 2;
+			prev = ATOM;
+		} else if (c == '^' || c == '$') {
+			if (++anchors > MAP_ANCHORS_MAX)
+				return "more than 2 anchors (^ $ \\b \\B \\< \\>): the whole value is matched already";
+			i++;
+			prev = ATOM;
+		} else if (c == '[') {
+			/* A bracket expression is one atom: "[]x]", "[^]x]", "[[:alpha:]]". */
+			i++;
+			if (i < n && p[i] == '^')
+				i++;
+			if (i < n && p[i] == ']')
+				i++;
+			while (i < n && p[i] != ']') {
+				if (p[i] == '[' && i + 1 < n && strchr(":.=", p[i + 1]) != NULL) {
+					char d = p[i + 1];
+
+					for (i += 2; i + 1 < n && !(p[i] == d && p[i + 1] == ']'); i++)
+						;
+					i += 2;
+				} else
+					i++;
+			}
+			i++;
+			prev = ATOM;
+		} else if (c == '(') {
+			if (depth == MAP_NEST_MAX || ++groups > MAP_GROUPS_TOTAL)
+				return "more than 32 groups";
+			holds[++depth] = 0;
+			i++;
+			prev = NONE;
+		} else if (c == ')') {
+			i++;
+			if (depth == 0) {
+				prev = ATOM;	/* an unmatched ')' is an ordinary byte */
+				continue;
+			}
+			prev = holds[depth] ? GROUP_Q : ATOM;
+			holds[depth - 1] |= holds[depth];
+			depth--;
+		} else if (c == '|') {
+			if (++alts > MAP_ALTS_MAX)
+				return "more than 64 alternatives ('|')";
+			i++;
+			prev = NONE;
+		} else if (c == '*' || c == '+' || c == '?' || c == '{') {
+			if (++quants > MAP_QUANT_MAX)
+				return "more than 16 quantifiers";
+			if (c == '{') {
+				size_t j = i + 1;
+
+				/* Saturating: only "above 32" matters. */
+				for (; j < n && p[j] >= '0' && p[j] <= '9'; j++)
+					lo = lo > MAP_BOUND_MAX ? lo : lo * 10 + (unsigned long)(p[j] - '0');
+				if (j == i + 1)
+					return "a '{' that does not start a bound {m}, {m,} or {m,n}";
+				hi = lo;
+				if (j < n && p[j] == ',') {
+					size_t k = ++j;
+
+					for (hi = 0; j < n && p[j] >= '0' && p[j] <= '9'; j++)
+						hi = hi > MAP_BOUND_MAX ? hi : hi * 10 + (unsigned long)(p[j] - '0');
+					if (j == k)
+						unbounded = 1;	/* {m,} */
+				}
+				if (j >= n || p[j] != '}')
+					return "a '{' that does not start a bound {m}, {m,} or {m,n}";
+				if (lo > MAP_BOUND_MAX || hi > MAP_BOUND_MAX)
+					return "a bound {m,n} above 32";
+				if ((sum += unbounded ? lo : hi) > MAP_BOUNDS_SUM)
+					return "bounds {m,n} adding up to more than 64";
+				if (unbounded)
+					hi = 2;	/* repeats: as '*' or '+' for nesting */
+				i = j + 1;
+			} else {
+				hi = c == '?' ? 1 : 2;
+				i++;
+			}
+			if (prev == QUANTIFIED)
+				return "a quantifier on a quantified atom (such as a** or a+{2})";
+			if (prev == GROUP_Q && hi > 1)
+				return "nested repetition (a group that holds a quantifier, repeated: (a+)+)";
+			holds[depth] = 1;
+			prev = QUANTIFIED;
+		} else {
+			i++;
+			prev = ATOM;
+		}
+	}
+	return NULL;
+}
+
+/*
  * A regex rule: literal prefix of at least 4 bytes, then REST compiled as
  * "^(" REST ")$". PJ_ERR_CONFIG with *why set, or PJ_ERR_NOMEM.
  */
@@ -154,6 +283,8 @@ parse_regex(struct pj_usermap *map, struct rule *r, const char *p, size_t plen, 
 			return PJ_ERR_CONFIG;
 		}
 	}
+	if ((*why = regex_too_costly(p, plen)) != NULL)
+		return PJ_ERR_CONFIG;
 	while (pre < plen && !is_re_special(p[pre]))
 		pre++;
 	/* A quantifier binds the last literal byte: that byte is not fixed. */

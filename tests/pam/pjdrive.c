@@ -85,6 +85,14 @@ read_lines(const char *path, size_t *n)
 	return v;
 }
 
+static void
+free_lines(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 static int
 login(const char *confdir, const char *service, const char *user, struct convdata *cd, const char *authtok)
 {
@@ -161,6 +169,7 @@ main(int argc, char **argv)
 			printf("RESULT %s %d\n", name_of(r), r);
 		}
 		fflush(stdout);
+		free_lines(cd.answers, cd.n);	/* a sanitizer build checks for leaks */
 		return r;
 	}
 	/* N processes at once, as N sshd children would be. */
@@ -198,6 +207,9 @@ main(int argc, char **argv)
 		for (int c = 0; c < 64; c++)
 			if (counts[c] > 0)
 				printf("COUNT %s %d\n", name_of(c), counts[c]);
+		/* Flushed before exit: a sanitizer's exit does not flush stdio. */
+		fflush(stdout);
+		free_lines(cd.answers, cd.n);
 		return 0;
 	}
 }

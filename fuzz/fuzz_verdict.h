@@ -1,0 +1,125 @@
+/* The configurations and the result invariants shared by fuzz_verify and
+ * fuzz_claims (header-only: each target is one program). */
+#ifndef PJ_FUZZ_VERDICT_H
+#define PJ_FUZZ_VERDICT_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "err.h"
+#include "fuzz.h"
+#include "usermap.h"
+#include "verify.h"
+
+#define FUZZ_ISS "https://issuer.fuzz.test"
+#define FUZZ_MAP \
+	"# user map of the fuzz targets\n" \
+	"alice@example.test alice\n" \
+	"repo:acme/api:* bob\n" \
+	"~system:serviceaccount:([a-z]+):([a-z-]+) \\1\n" \
+	"~login-(bob|alice)-[0-9]+ \\1\n" \
+	"bob@* =\n"
+
+/* The plain configuration (map NULL), or the one with every user and claim
+ * option; aborts when it does not parse (the harness is broken then). */
+static inline struct pj_config *
+fuzz_config(const char *jwks, const char *map)
+{
+	char a_jwks[512], a_map[512];
+	const char *plain[] = {
+		"issuer=" FUZZ_ISS, "audience=ssh://host1,ssh://host2", a_jwks,
+		"algorithms=RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA",
+	};
+	const char *mapped[] = {
+		"issuer=" FUZZ_ISS, "audience=ssh://host1", a_jwks, a_map,
+		"algorithms=RS256,PS512,ES256,ES384,ES512,EdDSA", "user_claim=/ext/login",
+		"require_claim=/groups/0=ops", "require_claim=amr=mfa", "require_claim=level=3",
+		"require_claim=/a~1b/~0c=true", "max_lifetime=7200", "leeway=0",
+	};
+	struct pj_config *cfg = NULL;
+
+	snprintf(a_jwks, sizeof(a_jwks), "jwks_file=%s", jwks);
+	snprintf(a_map, sizeof(a_map), "user_map=%s", map != NULL ? map : "");
+	if (map == NULL) {
+		if (pj_config_parse(4, plain, PJ_CONF_MODULE, NULL, &cfg) != 0)
+			fuzz_fail("the plain configuration does not parse");
+	} else if (pj_config_parse(12, mapped, PJ_CONF_MODULE, NULL, &cfg) != 0)
+		fuzz_fail("the mapped configuration does not parse");
+	return cfg;
+}
+
+static inline void
+fuzz_check_field(const char *f)
+{
+	size_t n = strnlen(f, PJ_ESC_MAX);
+
+	if (n >= PJ_ESC_MAX)
+		fuzz_fail("a result field is not terminated within PJ_ESC_MAX");
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)f[i] < 0x20 || (unsigned char)f[i] > 0x7e)
+			fuzz_fail("a result field holds an unescaped byte");
+}
+
+static inline void
+fuzz_check_result(const struct pj_result *res, const char *user)
+{
+	static int verbose = -1;
+	int e = res->err;
+
+	/* PJ_FUZZ_VERBOSE=1: each verdict on stderr, to check seeds by hand. */
+	if (verbose < 0)
+		verbose = getenv("PJ_FUZZ_VERBOSE") != NULL;
+	if (verbose)
+		fprintf(stderr, "verdict for %s: %s (user \"%s\")\n", user != NULL ? user : "-",
+		    pj_err_reason(e), res->user);
+
+	if (e > 0 || e <= PJ_ERR_MIN_)
+		fuzz_fail("verdict out of the error space");
+	if (e == PJ_ERR_INTERNAL || e == PJ_ERR_CONFIG || e == PJ_ERR_CONV)
+		fuzz_fail("internal, config or conversation error from a token");
+	fuzz_check_field(res->iss);
+	fuzz_check_field(res->sub);
+	fuzz_check_field(res->kid);
+	fuzz_check_field(res->jti);
+	if (memchr(res->detail, '\0', sizeof(res->detail)) == NULL ||
+	    memchr(res->alg, '\0', sizeof(res->alg)) == NULL ||
+	    memchr(res->user, '\0', sizeof(res->user)) == NULL)
+		fuzz_fail("a result string is not terminated");
+	if (e == 0) {
+		if (!res->verified)
+			fuzz_fail("accepted without a verified signature");
+		if (!pj_user_name_safe(res->user, strlen(res->user)))
+			fuzz_fail("accepted with an unsafe user name");
+		if (user != NULL && strcmp(res->user, user) != 0)
+			fuzz_fail("accepted for another user");
+		if (!res->has_exp || !(res->exp > (double)FUZZ_NOW - 600))
+			fuzz_fail("accepted without a live exp");
+	}
+	switch (e) {
+	case PJ_ERR_MALFORMED:
+	case PJ_ERR_TOO_LARGE:
+	case PJ_ERR_BAD_HEADER:
+	case PJ_ERR_ALG_NOT_ALLOWED:
+	case PJ_ERR_UNKNOWN_KID:
+	case PJ_ERR_NO_KEY:
+	case PJ_ERR_BAD_SIGNATURE:
+	case PJ_ERR_KEYS_UNAVAILABLE:
+		/* Claims are looked at only after the signature. A malformed
+		 * claim (1e400, a bad NumericDate) may still fail later. */
+		if (e != PJ_ERR_MALFORMED && res->verified)
+			fuzz_fail("verified, yet refused before the claims");
+		if (!res->verified && res->user[0] != '\0')
+			fuzz_fail("a user mapped from an unverified token");
+		break;
+	default:
+		if (!res->verified)
+			fuzz_fail("a claim verdict on an unverified token");
+		break;
+	}
+	if (pj_err_pam(e) < 0)
+		fuzz_fail("no PAM code");
+}
+
+#endif
