@@ -149,8 +149,9 @@ parse_user(struct rule *r, const char *u, size_t ulen)
  * each login compiles the map). So: no quantifier on a quantified atom,
  * none but '?' (or a bound of at most 1) on a group that holds one, bounds
  * {m,n} of at most 32 and at most 64 in sum, at most 16 quantifiers, 32
- * groups, 64 '|' and 2 anchors. Returns a reason, or NULL when fine (or
- * when the text is not a regex at all: regcomp says so then).
+ * groups, 64 '|' and 2 anchors, and no unmatched ')'. Returns a reason,
+ * or NULL when fine (or when the text is not a regex at all: regcomp says
+ * so then).
  */
 static const char *
 regex_too_costly(const char *p, size_t n)
@@ -203,11 +204,11 @@ regex_too_costly(const char *p, size_t n)
 			i++;
 			prev = NONE;
 		} else if (c == ')') {
+			/* Ordinary alone, it would close our "^(" wrapper early and
+			 * change what the pattern means (and costs). */
+			if (depth == 0)
+				return "an unmatched ')' (write \\) for the character)";
 			i++;
-			if (depth == 0) {
-				prev = ATOM;	/* an unmatched ')' is an ordinary byte */
-				continue;
-			}
 			prev = holds[depth] ? GROUP_Q : ATOM;
 			holds[depth - 1] |= holds[depth];
 			depth--;

@@ -343,10 +343,14 @@ def t_match_rules():
     for rule, why in (("~abcd((a{1,30}){1,30})", "nested bounded repetition"), ("~abcd(a+)+", "nested repetition"),
                       ("~abcd-+++++++++++++++++++++++++++++++", "stacked quantifiers"),
                       ("~abcd(a{0,255}a{0,255})", "bounds above 32"), ("~abcd" + "$" * 300, "300 anchors"),
-                      ("~abcd" + "(|)" * 100, "100 empty groups"), ("~abcd" + "x*" * 100, "100 quantifiers")):
+                      ("~abcd" + "(|)" * 100, "100 empty groups"), ("~abcd" + "x*" * 100, "100 quantifiers"),
+                      ("~abcd" + "|" * 34 + "x)+", "an unmatched ')' closing the wrapper, then '+'")):
         r = mapped(rule + " daemon\n", "abcd" + "a" * 200)
         t.ok(r[0] == 2 and r[2] < 2, "match rules: costly regex (%s) refused at load in %.2f s" % (why, r[2]))
+    # Unanchored match rules: an unmatched ')' would close the "^(...)$" wrapper early: refused.
+    eq(mapped("~abcdx)|(.*) daemon\n", "abcdx-anything")[0], 2, "match rules: '~abcdx)|(.*)' (wrapper escape) refused at load")
     eq(mapped("~abcd([a-z]{1,8})-(x)? daemon\n", "abcdzz-x")[1], "ok", "match rules: a bounded, unnested regex still loads (control)")
+    eq(mapped("~abcd\\)x daemon\n", "abcd)x")[1], "ok", "match rules: an escaped ')' is a plain byte (control)")
 
 
 def t_user_names():
