@@ -1,12 +1,12 @@
 #!/bin/sh
 # Every libFuzzer target (fuzz/fuzz_*) from its seed corpus for
 # PJ_FUZZ_SECONDS seconds each (default 10), PJ_FUZZ_JOBS at a time
-# (default 2), niced. TAP, one test per target: a crash, a leak, a timeout
-# (1 s), running out of memory, or an input that stays slower than
-# PJ_FUZZ_SLOW_MS (default 100) when timed again fails it. New inputs go to
-# a scratch folder (PJ_FUZZ_WORK, else a temporary one, removed): the
-# committed corpus is only read. Run by `make check` in a build configured
-# with CC=clang --enable-fuzzing.
+# (default 2), niced. TAP, one test per target: a crash, a leak, running
+# out of memory, or an input that stays slower than PJ_FUZZ_SLOW_MS
+# (default 100) when timed again (a slow unit, or a 1 s timeout) fails
+# it. New inputs go to a scratch folder (PJ_FUZZ_WORK, else a temporary
+# one, removed): the committed corpus is only read. Run by `make check` in
+# a build configured with CC=clang --enable-fuzzing.
 set -u
 # Reports go to the log here, not to files (see Makefile.am). ASan never
 # hands freed memory back to the OS: its madvise and munmap calls stalled a
@@ -51,6 +51,21 @@ run() {
 	echo $? >rc)
 }
 
+# One saved input of target $1, file $2, timed alone: best of 3, in ms of
+# CPU (99999 when it does not finish within -timeout).
+time_alone() {
+	d=$work/$1
+	best=
+	for i in 1 2 3; do
+		rm -rf "$d/retime" && mkdir -p "$d/retime" && : >"$d/retime/0" && cp "$d/$2" "$d/retime/1"
+		ms=$(cd "$d" && "$build/fuzz/fuzz_$1" -runs=0 -timeout=1 retime 2>&1 |
+			sed -n 's/^fuzz: .* slowest unit \([0-9.]*\) ms.*/\1/p')
+		[ -n "$ms" ] || ms=99999
+		best=$(awk -v a="${best:-$ms}" -v b="$ms" 'BEGIN { print (b < a ? b : a) }')
+	done
+	echo "$best"
+}
+
 # The ten slowest saved slow inputs, timed again alone (best of 3, CPU
 # time): a slow unit that was only a busy machine does not count.
 retime() {
@@ -58,14 +73,7 @@ retime() {
 	worst=0
 	for u in $(cd "$d" && ls slow-unit-* 2>/dev/null |
 		sed 's/^slow-unit-\([0-9]*\)ms-.*/\1 &/' | sort -rn | head -10 | cut -d' ' -f2); do
-		best=
-		for i in 1 2 3; do
-			rm -rf "$d/retime" && mkdir -p "$d/retime" && : >"$d/retime/0" && cp "$d/$u" "$d/retime/1"
-			ms=$(cd "$d" && "$build/fuzz/fuzz_$1" -runs=0 retime 2>&1 |
-				sed -n 's/^fuzz: .* slowest unit \([0-9.]*\) ms.*/\1/p')
-			[ -n "$ms" ] || ms=99999
-			best=$(awk -v a="${best:-$ms}" -v b="$ms" 'BEGIN { print (b < a ? b : a) }')
-		done
+		best=$(time_alone "$1" "$u")
 		worst=$(awk -v a="$worst" -v b="$best" 'BEGIN { print (b > a ? b : a) }')
 	done
 	echo "$worst"
@@ -98,10 +106,23 @@ while [ $# -gt 0 ]; do
 		corp=$(echo "$stats" | sed -n 's/.* corp: \([0-9]*\).*/\1/p')
 		slowest=$(sed -n 's/^fuzz: .* slowest unit \([0-9.]*\) ms CPU (\([0-9.]*\) ms wall).*/\1 ms CPU, \2 ms wall/p' "$d/log" | tail -1)
 		reslow=$(retime "$t")
-		artifacts=$(cd "$d" && ls crash-* leak-* timeout-* oom-* 2>/dev/null | tr '\n' ' ')
+		artifacts=$(cd "$d" && ls crash-* leak-* oom-* 2>/dev/null | tr '\n' ' ')
+		# A timeout is libFuzzer's wall clock: a starved process (niced,
+		# a loaded machine, an ASan quarantine sweep) trips it too. The
+		# input itself is timed again alone; one that stays slow fails.
+		stalls=""
+		for u in $(cd "$d" && ls timeout-* 2>/dev/null); do
+			ms=$(time_alone "$t" "$u")
+			if awk -v a="$ms" -v b="$slow" 'BEGIN { exit !(a <= b) }'; then
+				stalls="$stalls $u ($ms ms CPU alone)"
+			else
+				artifacts="$artifacts$u "
+			fi
+		done
 		line="fuzz_$t: ${secs} s, ${execs:-?} execs, cov ${cov:-?} ft ${ft:-?}, corpus ${corp:-?}, peak rss ${rss:-?} MB, slowest unit ${slowest:-?} (the slow ones timed again: ${reslow} ms CPU)"
 		if [ "$rc" = 0 ] && [ -z "$artifacts" ] && awk -v a="$reslow" -v b="$slow" 'BEGIN { exit !(a <= b) }'; then
 			echo "ok $i - $line"
+			[ -z "$stalls" ] || echo "# stopped early by a wall-clock stall, not the input:$stalls"
 		else
 			echo "not ok $i - $line"
 			echo "# exit $rc; artifacts in $d: ${artifacts:-none}"

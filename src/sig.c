@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <openssl/evp.h>
+
 #include "alg.h"
 #include "err.h"
 #include "sig.h"
@@ -31,4 +33,24 @@ pj_sig_verify(int alg, const struct pj_jwk *key, const uint8_t *msg, size_t msgl
 	default:
 		return PJ_ERR_NO_KEY;
 	}
+}
+
+int
+pj_sig_pkey_fromdata(const char *type, OSSL_PARAM *params, EVP_PKEY **out)
+{
+	EVP_PKEY_CTX *ctx = NULL;
+	int r = PJ_ERR_NO_KEY;
+
+	*out = NULL;
+	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL)) == NULL) {
+		r = PJ_ERR_INTERNAL;
+		goto out;
+	}
+	if (EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		goto out;
+	r = 0;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	return r;
 }

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/types.h>
+
 #include "jwk.h"
 
 /*
@@ -26,5 +28,12 @@ int pj_sig_ec_verify(int alg, const struct pj_jwk *key, const uint8_t *msg, size
     const uint8_t *sig, size_t siglen);
 int pj_sig_eddsa_verify(int alg, const struct pj_jwk *key, const uint8_t *msg, size_t msglen,
     const uint8_t *sig, size_t siglen);
+
+/*
+ * A public key of type ("RSA", "EC") from params, for the families: 0, or
+ * PJ_ERR_NO_KEY when OpenSSL refuses the key (a point off its curve, ...),
+ * PJ_ERR_INTERNAL when it has no such type. *out is NULL on error.
+ */
+int pj_sig_pkey_fromdata(const char *type, OSSL_PARAM *params, EVP_PKEY **out);
 
 #endif

@@ -55,10 +55,7 @@ ec_key(const struct ec_curve *c, const struct pj_jwk *key, EVP_PKEY **out)
 	uint8_t pub[1 + 2 * EC_MAX];
 	char group[sizeof(c->group)];
 	OSSL_PARAM params[3];
-	EVP_PKEY_CTX *ctx = NULL;
-	int r = PJ_ERR_NO_KEY;
 
-	*out = NULL;
 	/* SEC 1 uncompressed point: 0x04 || x || y. The import decodes it with
 	 * EC_POINT_oct2point, which refuses a coordinate >= p and a point off
 	 * the curve (infinity has no such encoding; cofactor 1): that is the
@@ -71,17 +68,7 @@ ec_key(const struct ec_curve *c, const struct pj_jwk *key, EVP_PKEY **out)
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
 	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pub, 1 + 2 * c->size);
 	params[2] = OSSL_PARAM_construct_end();
-	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL) {
-		r = PJ_ERR_INTERNAL;
-		goto out;
-	}
-	if (EVP_PKEY_fromdata_init(ctx) != 1 ||
-	    EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) != 1)
-		goto out;
-	r = 0;
-out:
-	EVP_PKEY_CTX_free(ctx);
-	return r;
+	return pj_sig_pkey_fromdata("EC", params, out);
 }
 
 /* One DER INTEGER of the size-octet big-endian v (in [1, n-1]: never 0):

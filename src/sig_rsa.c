@@ -48,26 +48,13 @@ rsa_key(const uint8_t *n, size_t nlen, const uint8_t *e, size_t elen, EVP_PKEY *
 {
 	uint8_t nn[RSA_MAX_BYTES], ne[RSA_E_MAX_BYTES];
 	OSSL_PARAM params[3];
-	EVP_PKEY_CTX *ctx = NULL;
-	int r = PJ_ERR_NO_KEY;
 
-	*out = NULL;
 	to_native(nn, n, nlen);
 	to_native(ne, e, elen);
 	params[0] = OSSL_PARAM_construct_BN(OSSL_PKEY_PARAM_RSA_N, nn, nlen);
 	params[1] = OSSL_PARAM_construct_BN(OSSL_PKEY_PARAM_RSA_E, ne, elen);
 	params[2] = OSSL_PARAM_construct_end();
-	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) == NULL) {
-		r = PJ_ERR_INTERNAL;
-		goto out;
-	}
-	if (EVP_PKEY_fromdata_init(ctx) != 1 ||
-	    EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) != 1)
-		goto out;
-	r = 0;
-out:
-	EVP_PKEY_CTX_free(ctx);
-	return r;
+	return pj_sig_pkey_fromdata("RSA", params, out);
 }
 
 int

@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import socket
 import stat
 import subprocess
@@ -25,6 +24,7 @@ BUILD = os.environ.get("PJ_TOP_BUILDDIR") or "/tmp/build-keys"
 sys.path[:0] = [os.path.join(SRC, "tests", d) for d in ("mint", "lib", "issuer")]
 import control  # noqa: E402
 import mint  # noqa: E402
+from files import slurp, write  # noqa: E402
 from tap import Tap  # noqa: E402
 
 MODULE = os.path.join(BUILD, "src", ".libs", "pam_jwt.so")
@@ -47,15 +47,6 @@ _n = [0]
 
 
 # ---------------------------------------------------------------- helpers
-
-def write(path, data, mode=0o644):
-    tmpf = path + ".t"
-    with open(tmpf, "wb") as f:
-        f.write(data if isinstance(data, bytes) else data.encode())
-    os.chmod(tmpf, mode)
-    os.replace(tmpf, path)
-    return path
-
 
 def newdir(name):
     _n[0] += 1
@@ -196,11 +187,6 @@ def mode(m, target="jwks", **kw):
 
 def normal():
     control.set_mode(H, "normal", target="all")
-
-
-def slurp(p):
-    with open(p, "rb") as f:
-        return f.read()
 
 
 def helpers(marker):

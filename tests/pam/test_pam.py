@@ -1,7 +1,6 @@
 #!/usr/bin/python3
 """pam_jwt.so through the real libpam (pam_start_confdir, tests/pam/pjdrive):
 token entry, options, user mapping, return codes. Tokens by python3-jwcrypto."""
-import json
 import os
 import shutil
 import subprocess

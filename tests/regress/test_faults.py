@@ -18,7 +18,6 @@ import hashlib
 import os
 import shutil
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ BUILD = os.environ.get("PJ_TOP_BUILDDIR") or "/tmp/build-faults"
 sys.path[:0] = [os.path.join(SRC, "tests", d) for d in ("mint", "lib", "issuer")]
 import control  # noqa: E402
 import mint  # noqa: E402
+from files import slurp, write  # noqa: E402
 from tap import Tap  # noqa: E402
 
 MODULE = os.path.join(BUILD, "src", ".libs", "pam_jwt.so")
@@ -47,19 +47,6 @@ WRAP = os.path.join(tmp, "fetch-wrapper")
 COUNT = os.path.join(tmp, "fetch-count")
 MOUNTS = []
 _n = [0]
-
-
-def write(path, data, mode=0o644):
-    with open(path + ".t", "wb") as f:
-        f.write(data if isinstance(data, bytes) else data.encode())
-    os.chmod(path + ".t", mode)
-    os.replace(path + ".t", path)
-    return path
-
-
-def slurp(path):
-    with open(path, "rb") as f:
-        return f.read()
 
 
 def newdir(name):

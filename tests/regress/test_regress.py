@@ -27,6 +27,7 @@ sys.path[:0] = [os.path.join(SRC, "tests", d) for d in ("mint", "lib", "issuer")
 import control  # noqa: E402
 import mint  # noqa: E402
 from jwcrypto import jws as jjws  # noqa: E402
+from files import write  # noqa: E402
 from tap import Tap  # noqa: E402
 
 CHECK = os.path.join(BUILD, "src", "pam_jwt_check")
@@ -42,14 +43,6 @@ t = Tap()
 tmp = tempfile.mkdtemp(prefix="pj-regress-")
 os.chmod(tmp, 0o755)       # fetch_user (nobody) walks through to the CA and helper
 K = {}
-
-
-def write(path, data, mode=0o644):
-    with open(path + ".t", "wb") as f:
-        f.write(data if isinstance(data, bytes) else data.encode())
-    os.chmod(path + ".t", mode)
-    os.replace(path + ".t", path)
-    return path
 
 
 def b64(b):
