@@ -29,6 +29,8 @@
 
 #include <security/pam_appl.h>
 
+#include "../tests/pam/pjpam.h"
+
 struct tcase {
 	char *label, *service, *token;
 };
@@ -43,39 +45,11 @@ now_ns(void)
 }
 
 static int
-conv(int num, const struct pam_message **msg, struct pam_response **resp, void *data)
-{
-	const char *tok = data;
-	struct pam_response *r;
-
-	if (num <= 0 || (r = calloc((size_t)num, sizeof(*r))) == NULL)
-		return PAM_BUF_ERR;
-	for (int i = 0; i < num; i++) {
-		if (msg[i]->msg_style != PAM_PROMPT_ECHO_OFF && msg[i]->msg_style != PAM_PROMPT_ECHO_ON)
-			continue;
-		if (tok == NULL || (r[i].resp = strdup(tok)) == NULL) {
-			for (int j = 0; j < i; j++)
-				free(r[j].resp);
-			free(r);
-			return PAM_CONV_ERR;
-		}
-	}
-	*resp = r;
-	return PAM_SUCCESS;
-}
-
-static int
 login(const char *confdir, const char *service, const char *user, const char *tok)
 {
-	struct pam_conv pc = {conv, (void *)(uintptr_t)tok};
-	pam_handle_t *pamh = NULL;
-	int r;
+	struct pam_conv pc = {pj_pam_conv_token, (void *)(uintptr_t)tok};
 
-	if ((r = pam_start_confdir(service, user, &pc, confdir, &pamh)) != PAM_SUCCESS)
-		return r;
-	r = pam_authenticate(pamh, 0);
-	pam_end(pamh, r);
-	return r;
+	return pj_pam_login(confdir, service, user, &pc);
 }
 
 static char *

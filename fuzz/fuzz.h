@@ -11,7 +11,8 @@
 /* The fixed clock of every target: 2025-10-09T08:53:20Z. */
 #define FUZZ_NOW INT64_C(1760000000)
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
+/* Optional, as for libFuzzer: only targets with set-up define it. */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Each target's body: LLVMFuzzerTestOneInput (fuzz.c) times it in CPU
  * time. An input slower than PJ_FUZZ_SLOW_MS (default 100) ms is saved as

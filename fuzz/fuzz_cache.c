@@ -51,9 +51,10 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (pj_config_parse(6, args, PJ_CONF_MODULE, NULL, &cfg) != 0 ||
 	    pj_cache_open(cfg, NULL, 0, &c) != 0)
 		fuzz_fail("the configuration or the cache does not open");
-	jwks_path = strdup(pj_cache_jwks_path(c));
+	if ((jwks_path = strdup(pj_cache_jwks_path(c))) == NULL)
+		fuzz_fail("paths");
 	n = strlen(jwks_path) + 1;
-	if (jwks_path == NULL || n < 6 || (meta_path = strdup(jwks_path)) == NULL)
+	if (n < 6 || (meta_path = strdup(jwks_path)) == NULL)
 		fuzz_fail("paths");
 	memcpy(meta_path + n - 6, ".meta", 6);	/* <hex>.jwks -> <hex>.meta */
 	pj_cache_close(c);
@@ -136,7 +137,7 @@ fuzz_one(const uint8_t *data, size_t size)
 	if (r == 0) {
 		if (set == NULL || set->n == 0)
 			fuzz_fail("keys without a usable key");
-		if ((flags & 1) || (flags & 2) || (flags & 4) || (flags & 8) || (flags & 16) || bad)
+		if ((flags & 0x1f) != 0 || bad)
 			fuzz_fail("keys from a missing or untrusted cache file");
 		if (m.fetched < 0 || !(now < m.fresh_until + cfg->stale_max))
 			fuzz_fail("keys without a fetch time, or past stale_max");

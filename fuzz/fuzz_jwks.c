@@ -20,14 +20,6 @@
 #define RSA_ALGS (PJ_ALG_BIT(PJ_ALG_RS256) | PJ_ALG_BIT(PJ_ALG_RS384) | PJ_ALG_BIT(PJ_ALG_RS512) | \
 	PJ_ALG_BIT(PJ_ALG_PS256) | PJ_ALG_BIT(PJ_ALG_PS384) | PJ_ALG_BIT(PJ_ALG_PS512))
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	return 0;
-}
-
 static void
 check_key(const struct pj_jwk *k)
 {

@@ -17,14 +17,6 @@
 
 #define ANSWERS_MAX 80
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	return 0;
-}
-
 static int
 is_ws(char c)
 {

@@ -18,38 +18,22 @@
 #include "fuzz_verdict.h"
 #include "verify.h"
 
-static struct pj_config *plain, *mapped;
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char *jwks = fuzz_path("keys.jwks"), *map = fuzz_path("map");
-	char *buf;
 	size_t len;
+	char *buf = fuzz_read(PJ_FUZZ_DATA "/keys.jwks", &len);
 
 	(void)argc;
 	(void)argv;
-	buf = fuzz_read(PJ_FUZZ_DATA "/keys.jwks", &len);
-	fuzz_write(jwks, buf, len, 0644);
+	fuzz_verdict_init(buf, len);
 	free(buf);
-	fuzz_write(map, FUZZ_MAP, strlen(FUZZ_MAP), 0644);
-	plain = fuzz_config(jwks, NULL);
-	mapped = fuzz_config(jwks, map);
-	free(jwks);
-	free(map);
 	return 0;
 }
 
 int
 fuzz_one(const uint8_t *data, size_t size)
 {
-	struct pj_result res;
-
-	pj_verify(plain, NULL, (const char *)data, size, "alice", FUZZ_NOW, PJ_VERIFY_NO_FETCH, &res);
-	fuzz_check_result(&res, "alice");
-	pj_verify(plain, NULL, (const char *)data, size, NULL, FUZZ_NOW, PJ_VERIFY_NO_FETCH, &res);
-	fuzz_check_result(&res, NULL);
-	pj_verify(mapped, NULL, (const char *)data, size, "bob", FUZZ_NOW, PJ_VERIFY_NO_FETCH, &res);
-	fuzz_check_result(&res, "bob");
+	fuzz_verdicts((const char *)data, size);
 	return 0;
 }

@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <stddef.h>
+
 #include <security/_pam_types.h>
 
 #include "err.h"
@@ -41,7 +43,7 @@ static const struct {
 const char *
 pj_err_reason(int err)
 {
-	if (err > 0 || err <= PJ_ERR_MIN_)
+	if (err > 0 || err <= PJ_ERR_MIN_ || table[-err].reason == NULL)
 		return "internal";
 	return table[-err].reason;
 }
@@ -49,8 +51,9 @@ pj_err_reason(int err)
 int
 pj_err_pam(int err)
 {
-	/* Anything unknown fails closed. */
-	if (err > 0 || err <= PJ_ERR_MIN_)
+	/* Anything unknown fails closed, and so does a code added without its
+	 * row above (a zeroed row would read as PAM_SUCCESS). */
+	if (err > 0 || err <= PJ_ERR_MIN_ || (err != 0 && table[-err].pam == PAM_SUCCESS))
 		return PAM_AUTH_ERR;
 	return table[-err].pam;
 }

@@ -407,9 +407,5 @@ pj_json_get(const cJSON *obj, const char *name)
 const char *
 pj_json_get_string(const cJSON *obj, const char *name)
 {
-	const cJSON *item = pj_json_get(obj, name);
-
-	if (!cJSON_IsString(item) || item->valuestring == NULL)
-		return NULL;
-	return item->valuestring;
+	return cJSON_GetStringValue(pj_json_get(obj, name));
 }

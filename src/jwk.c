@@ -44,77 +44,27 @@ struct members {
 static void
 collect(const cJSON *j, struct members *m)
 {
+	static const char *const secret[] = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"};
+	const struct {
+		const char *name;
+		const cJSON **slot;
+	} want[] = {
+		{"kty", &m->kty}, {"kid", &m->kid}, {"use", &m->use}, {"key_ops", &m->ops},
+		{"alg", &m->alg}, {"n", &m->n}, {"e", &m->e}, {"crv", &m->crv}, {"x", &m->x},
+		{"y", &m->y},
+	};
+
 	memset(m, 0, sizeof(*m));
 	for (const cJSON *c = j->child; c != NULL; c = c->next) {
-		const char *s = c->string;
-
-		if (s == NULL)
+		if (c->string == NULL)
 			continue;
-		switch (s[0]) {
-		case 'a':
-			if (strcmp(s, "alg") == 0)
-				m->alg = c;
-			break;
-		case 'c':
-			if (strcmp(s, "crv") == 0)
-				m->crv = c;
-			break;
-		case 'd':
-			if (strcmp(s, "d") == 0 || strcmp(s, "dp") == 0 || strcmp(s, "dq") == 0)
+		for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+			if (strcmp(c->string, want[i].name) == 0)
+				*want[i].slot = c;
+		for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++)
+			if (strcmp(c->string, secret[i]) == 0)
 				m->secret = 1;
-			break;
-		case 'e':
-			if (s[1] == '\0')
-				m->e = c;
-			break;
-		case 'k':
-			if (strcmp(s, "kty") == 0)
-				m->kty = c;
-			else if (strcmp(s, "kid") == 0)
-				m->kid = c;
-			else if (strcmp(s, "key_ops") == 0)
-				m->ops = c;
-			else if (s[1] == '\0')
-				m->secret = 1;
-			break;
-		case 'n':
-			if (s[1] == '\0')
-				m->n = c;
-			break;
-		case 'o':
-			if (strcmp(s, "oth") == 0)
-				m->secret = 1;
-			break;
-		case 'p':
-			if (s[1] == '\0')
-				m->secret = 1;
-			break;
-		case 'q':
-			if (strcmp(s, "q") == 0 || strcmp(s, "qi") == 0)
-				m->secret = 1;
-			break;
-		case 'u':
-			if (strcmp(s, "use") == 0)
-				m->use = c;
-			break;
-		case 'x':
-			if (s[1] == '\0')
-				m->x = c;
-			break;
-		case 'y':
-			if (s[1] == '\0')
-				m->y = c;
-			break;
-		default:
-			break;
-		}
 	}
-}
-
-static const char *
-string_of(const cJSON *it)
-{
-	return cJSON_IsString(it) && it->valuestring != NULL ? it->valuestring : NULL;
 }
 
 /* Outcome of one key: usable, or dropped for why at prio. */
@@ -148,7 +98,7 @@ jwk_clear(struct pj_jwk *k)
 static int
 get_b64(const cJSON *it, size_t maxdec, uint8_t **out, size_t *outlen, struct verdict *v)
 {
-	const char *s = string_of(it);
+	const char *s = cJSON_GetStringValue(it);
 	int r;
 
 	if (s == NULL)
@@ -192,7 +142,7 @@ parse_rsa(const struct members *m, struct pj_jwk *k, struct verdict *v)
 static int
 parse_ec(const struct members *m, struct pj_jwk *k, struct verdict *v)
 {
-	const char *crv = string_of(m->crv);
+	const char *crv = cJSON_GetStringValue(m->crv);
 	size_t i;
 	int r;
 
@@ -215,7 +165,7 @@ parse_ec(const struct members *m, struct pj_jwk *k, struct verdict *v)
 static int
 parse_okp(const struct members *m, struct pj_jwk *k, struct verdict *v)
 {
-	const char *crv = string_of(m->crv);
+	const char *crv = cJSON_GetStringValue(m->crv);
 	int r;
 
 	if (crv == NULL || strcmp(crv, "Ed25519") != 0)
@@ -250,7 +200,7 @@ parse_key(const cJSON *j, struct pj_jwk *k, struct verdict *v)
 	if (m.secret)
 		return drop(v, LOG_ERR, "it holds PRIVATE or symmetric key material "
 		    "(the issuer has published a secret)");
-	if ((kty = string_of(m.kty)) == NULL)
+	if ((kty = cJSON_GetStringValue(m.kty)) == NULL)
 		return drop(v, LOG_WARNING, "kty is missing or not a string");
 	if ((kid = m.kid) != NULL) {
 		if (!cJSON_IsString(kid) || kid->valuestring[0] == '\0')

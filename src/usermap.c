@@ -17,7 +17,6 @@
 #define MAP_GROUPS_MAX 9	/* \1..\9 */
 #define MAP_BOUND_MAX 32	/* largest count in a {m,n} bound */
 #define MAP_BOUNDS_SUM 64	/* their sum over one pattern */
-#define MAP_NEST_MAX 32		/* groups inside groups */
 #define MAP_QUANT_MAX 16	/* quantifiers in one pattern */
 #define MAP_GROUPS_TOTAL 32	/* groups in one pattern */
 #define MAP_ALTS_MAX 64		/* '|' in one pattern */
@@ -157,7 +156,7 @@ static const char *
 regex_too_costly(const char *p, size_t n)
 {
 	enum { NONE, ATOM, QUANTIFIED, GROUP_Q };
-	unsigned char holds[MAP_NEST_MAX + 1];	/* a group (0: the whole) holds a quantifier */
+	unsigned char holds[MAP_GROUPS_TOTAL + 1];	/* a group (0: the whole) holds a quantifier */
 	size_t depth = 0, i = 0, sum = 0, quants = 0, groups = 0, alts = 0, anchors = 0;
 	int prev = NONE;
 
@@ -198,7 +197,7 @@ regex_too_costly(const char *p, size_t n)
 			i++;
 			prev = ATOM;
 		} else if (c == '(') {
-			if (depth == MAP_NEST_MAX || ++groups > MAP_GROUPS_TOTAL)
+			if (++groups > MAP_GROUPS_TOTAL)	/* and so depth <= 32 */
 				return "more than 32 groups";
 			holds[++depth] = 0;
 			i++;

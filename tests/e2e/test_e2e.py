@@ -46,6 +46,8 @@ USERS = (ALICE, BOB, "deploy", "k8s-prod-builder", "svc-builder")
 
 def preflight():
     why = sshlab.missing(sshlab.PROGRAMS + ("sudo", "visudo", "runuser"), USERS)
+    if os.environ.get("PJ_SANITIZED"):
+        why = "sanitizer build: a real sshd or sudo cannot load an ASan-built module"
     for f in ("src/.libs/pam_jwt.so", "src/pam_jwt_askpass", "src/pam_jwt_fetch"):
         if why is None and not os.path.exists(os.path.join(BUILD, f)):
             why = "no %s in %s" % (f, BUILD)

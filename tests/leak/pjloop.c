@@ -15,47 +15,12 @@
 
 #include <security/pam_appl.h>
 
+#include "../pam/pjpam.h"
+
 struct line {
 	char *service, *user, *expect, *token;
 	int seen;
 };
-
-static int
-conv(int num, const struct pam_message **msg, struct pam_response **resp, void *data)
-{
-	const char *token = data;
-	struct pam_response *r = calloc((size_t)num, sizeof(*r));
-
-	if (r == NULL)
-		return PAM_BUF_ERR;
-	for (int i = 0; i < num; i++) {
-		if (msg[i]->msg_style != PAM_PROMPT_ECHO_OFF && msg[i]->msg_style != PAM_PROMPT_ECHO_ON)
-			continue;
-		if ((r[i].resp = strdup(token)) == NULL) {
-			for (int j = 0; j < i; j++)
-				free(r[j].resp);
-			free(r);
-			return PAM_BUF_ERR;
-		}
-	}
-	*resp = r;
-	return PAM_SUCCESS;
-}
-
-static const char *
-name_of(int r)
-{
-	switch (r) {
-	case PAM_SUCCESS: return "PAM_SUCCESS";
-	case PAM_AUTH_ERR: return "PAM_AUTH_ERR";
-	case PAM_USER_UNKNOWN: return "PAM_USER_UNKNOWN";
-	case PAM_AUTHINFO_UNAVAIL: return "PAM_AUTHINFO_UNAVAIL";
-	case PAM_SERVICE_ERR: return "PAM_SERVICE_ERR";
-	case PAM_CONV_ERR: return "PAM_CONV_ERR";
-	case PAM_BUF_ERR: return "PAM_BUF_ERR";
-	default: return "PAM_OTHER";
-	}
-}
 
 int
 main(int argc, char **argv)
@@ -103,21 +68,16 @@ main(int argc, char **argv)
 		return 2;
 	for (long i = 0; i < rounds; i++) {
 		struct line *l = &lines[i % (long)n];
-		struct pam_conv pc = {conv, l->token};
-		pam_handle_t *pamh = NULL;
+		struct pam_conv pc = {pj_pam_conv_token, l->token};
 		const char *want = l->expect;
-		int r;
+		int r = pj_pam_login(confdir, l->service, l->user, &pc);
 
-		if ((r = pam_start_confdir(l->service, l->user, &pc, confdir, &pamh)) == PAM_SUCCESS) {
-			r = pam_authenticate(pamh, 0);
-			pam_end(pamh, r);
-		}
 		if (strcmp(want, "ONCE") == 0)
 			want = l->seen ? "PAM_AUTH_ERR" : "PAM_SUCCESS";
 		l->seen = 1;
-		if (strcmp(name_of(r), want) != 0) {
+		if (strcmp(pj_pam_name(r), want) != 0) {
 			if (bad++ < 20)
-				printf("MISMATCH round %ld: %s %s: %s, want %s\n", i, l->service, l->user, name_of(r), want);
+				printf("MISMATCH round %ld: %s %s: %s, want %s\n", i, l->service, l->user, pj_pam_name(r), want);
 		}
 	}
 	printf("ROUNDS %ld MISMATCHES %ld\n", rounds, bad);

@@ -4,7 +4,7 @@
  * its temporary folders collide under concurrency).
  *
  *   pjdrive --confdir DIR --service NAME --user USER [--answers FILE]
- *           [--authtok FILE] [--max-answer N] [--parallel N] [--rounds N]
+ *           [--max-answer N] [--parallel N] [--rounds N]
  *
  * Each PAM_PROMPT_ECHO_OFF prompt is printed as "PROMPT <text>" and answered
  * with the next line of FILE; none left, or an answer longer than
@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #include <security/pam_appl.h>
+
+#include "pjpam.h"
 
 struct convdata {
 	char **answers;
@@ -94,44 +96,18 @@ free_lines(char **v, size_t n)
 }
 
 static int
-login(const char *confdir, const char *service, const char *user, struct convdata *cd, const char *authtok)
+login(const char *confdir, const char *service, const char *user, struct convdata *cd)
 {
 	struct pam_conv pc = {conv, cd};
-	pam_handle_t *pamh = NULL;
-	int r;
 
 	cd->next = 0;
-	if ((r = pam_start_confdir(service, user, &pc, confdir, &pamh)) != PAM_SUCCESS)
-		return r;
-	if (authtok != NULL)
-		pam_set_item(pamh, PAM_AUTHTOK, authtok);
-	r = pam_authenticate(pamh, 0);
-	pam_end(pamh, r);
-	return r;
-}
-
-static const char *
-name_of(int r)
-{
-	switch (r) {
-	case PAM_SUCCESS: return "PAM_SUCCESS";
-	case PAM_AUTH_ERR: return "PAM_AUTH_ERR";
-	case PAM_USER_UNKNOWN: return "PAM_USER_UNKNOWN";
-	case PAM_AUTHINFO_UNAVAIL: return "PAM_AUTHINFO_UNAVAIL";
-	case PAM_SERVICE_ERR: return "PAM_SERVICE_ERR";
-	case PAM_CONV_ERR: return "PAM_CONV_ERR";
-	case PAM_BUF_ERR: return "PAM_BUF_ERR";
-	case PAM_PERM_DENIED: return "PAM_PERM_DENIED";
-	case PAM_SYSTEM_ERR: return "PAM_SYSTEM_ERR";
-	case PAM_ABORT: return "PAM_ABORT";
-	default: return "PAM_OTHER";
-	}
+	return pj_pam_login(confdir, service, user, &pc);
 }
 
 int
 main(int argc, char **argv)
 {
-	const char *confdir = NULL, *service = NULL, *user = NULL, *authtok = NULL;
+	const char *confdir = NULL, *service = NULL, *user = NULL;
 	struct convdata cd = {NULL, 0, 0, (size_t)-1, 0};
 	int parallel = 0, rounds = 1, r = PAM_ABORT;
 
@@ -144,11 +120,7 @@ main(int argc, char **argv)
 			user = argv[i + 1];
 		else if (strcmp(argv[i], "--answers") == 0)
 			cd.answers = read_lines(argv[i + 1], &cd.n);
-		else if (strcmp(argv[i], "--authtok") == 0) {
-			size_t n = 0;
-			char **l = read_lines(argv[i + 1], &n);
-			authtok = n > 0 ? l[0] : "";
-		} else if (strcmp(argv[i], "--max-answer") == 0)
+		else if (strcmp(argv[i], "--max-answer") == 0)
 			cd.max_answer = strtoul(argv[i + 1], NULL, 10);
 		else if (strcmp(argv[i], "--parallel") == 0)
 			parallel = atoi(argv[i + 1]);
@@ -165,8 +137,8 @@ main(int argc, char **argv)
 	}
 	if (parallel <= 0) {
 		for (int i = 0; i < rounds; i++) {
-			r = login(confdir, service, user, &cd, authtok);
-			printf("RESULT %s %d\n", name_of(r), r);
+			r = login(confdir, service, user, &cd);
+			printf("RESULT %s %d\n", pj_pam_name(r), r);
 		}
 		fflush(stdout);
 		free_lines(cd.answers, cd.n);	/* a sanitizer build checks for leaks */
@@ -187,7 +159,7 @@ main(int argc, char **argv)
 
 				close(fds[0]);
 				for (int j = 0; j < rounds; j++) {
-					c = (unsigned char)login(confdir, service, user, &cd, authtok);
+					c = (unsigned char)login(confdir, service, user, &cd);
 					if (write(fds[1], &c, 1) != 1)
 						_exit(1);
 				}
@@ -206,7 +178,7 @@ main(int argc, char **argv)
 			;
 		for (int c = 0; c < 64; c++)
 			if (counts[c] > 0)
-				printf("COUNT %s %d\n", name_of(c), counts[c]);
+				printf("COUNT %s %d\n", pj_pam_name(c), counts[c]);
 		/* Flushed before exit: a sanitizer's exit does not flush stdio. */
 		fflush(stdout);
 		free_lines(cd.answers, cd.n);

@@ -110,8 +110,12 @@ test_err_table(void **state)
 	assert_int_equal(pj_err_pam(-1000), PAM_AUTH_ERR);	/* unknown fails closed */
 	assert_int_equal(pj_err_pam(5), PAM_AUTH_ERR);
 	assert_string_equal(pj_err_reason(PJ_ERR_WRONG_USER), "wrong_user");
-	for (int e = -1; e > PJ_ERR_MIN_; e--)
-		assert_non_null(pj_err_reason(e));
+	/* Every refusal is one: never PAM_SUCCESS, never an unnamed reason. */
+	for (int e = -1; e > PJ_ERR_MIN_; e--) {
+		assert_int_not_equal(pj_err_pam(e), PAM_SUCCESS);
+		if (e != PJ_ERR_INTERNAL)
+			assert_string_not_equal(pj_err_reason(e), "internal");
+	}
 }
 
 static void
