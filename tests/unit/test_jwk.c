@@ -694,6 +694,44 @@ test_ec_point_not_on_curve(void **state)
 	pj_jwks_free(set);
 }
 
+/* Attack: an Ed25519 "key" that is no usable point: of small order (any
+ * signature of the right shape verifies for some messages), not on the
+ * curve, or not canonical. Usable by its JSON (32 octets), refused when
+ * built: no_key, as for an EC point off its curve. */
+static void
+test_ed25519_point_invalid(void **state)
+{
+	static const char *const xs[] = {
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",	/* y = 0: order 4 */
+		"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",	/* y = 1: the identity */
+		"7P_______________________________________38",	/* y = p - 1: order 2 */
+		"AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",	/* y = 2: not on the curve */
+		"7v_______________________________________38",	/* y = p + 1: not canonical */
+	};
+	const char *tok = fx(state, "jws", "EdDSA");
+	struct pj_jwks *set;
+	struct pj_jws jws;
+
+	assert_int_equal(pj_jws_parse(tok, strlen(tok), &jws), 0);
+	for (size_t i = 0; i < sizeof(xs) / sizeof(xs[0]); i++) {
+		set = set_of(1, with_str(key(state, "ed25519"), "x", xs[i]));
+		if (set->n != 1)
+			fail_msg("x %s: dropped by its JSON", xs[i]);
+		if (verify_token(set, tok) != PJ_ERR_NO_KEY)
+			fail_msg("x %s: not no_key", xs[i]);
+		/* The all-zero signature, whatever the message. */
+		memset(jws.sig, 0, jws.siglen);
+		if (pj_sig_verify(PJ_ALG_EDDSA, &set->keys[0], (const uint8_t *)jws.signing_input,
+		    jws.signing_input_len, jws.sig, jws.siglen) != PJ_ERR_NO_KEY)
+			fail_msg("x %s, zero signature: not no_key", xs[i]);
+		pj_jwks_free(set);
+	}
+	pj_jws_clear(&jws);
+	set = set_of(1, key(state, "ed25519"));
+	assert_int_equal(verify_token(set, tok), 0);
+	pj_jwks_free(set);
+}
+
 /* Attack: ES256 must be P-256 (not P-384, not secp256k1). */
 static void
 test_wrong_curve_for_es256(void **state)
@@ -945,6 +983,7 @@ main(void)
 		cmocka_unit_test(test_each_alg_verifies_and_tamper_fails),
 		cmocka_unit_test(test_rsa_under_2048_dropped),
 		cmocka_unit_test(test_ec_point_not_on_curve),
+		cmocka_unit_test(test_ed25519_point_invalid),
 		cmocka_unit_test(test_wrong_curve_for_es256),
 		cmocka_unit_test(test_psychic_ecdsa_signature),
 		cmocka_unit_test(test_der_ecdsa_signature),
