@@ -175,7 +175,7 @@ parse_okp(const struct members *m, struct pj_jwk *k, struct verdict *v)
 	if (k->alen != 32)
 		return drop(v, LOG_WARNING, "Ed25519 x is not 32 octets");
 	k->crv = PJ_CRV_ED25519;
-	k->algs = PJ_ALG_BIT(PJ_ALG_EDDSA);
+	k->algs = pj_alg_same_sig(PJ_ALG_EDDSA);
 	return 0;
 }
 
@@ -229,9 +229,10 @@ parse_key(const cJSON *j, struct pj_jwk *k, struct verdict *v)
 
 		if (!cJSON_IsString(alg))
 			return drop(v, LOG_WARNING, "alg is not a string");
-		/* An alg we do not verify (RSA-OAEP, ES521, HS256, ...) fits nothing. */
+		/* An alg we do not verify (RSA-OAEP, ES521, HS256, ...) fits
+		 * nothing; EdDSA or Ed25519 fits both. */
 		a = pj_alg_from_name(alg->valuestring);
-		fit &= a >= 0 ? PJ_ALG_BIT(a) : 0;
+		fit &= pj_alg_same_sig(a);
 	}
 
 	if (strcmp(kty, "RSA") == 0) {

@@ -10,7 +10,7 @@ int
 pj_sig_eddsa_verify(int alg, const struct pj_jwk *key, const uint8_t *msg, size_t msglen,
     const uint8_t *sig, size_t siglen)
 {
-	if (alg != PJ_ALG_EDDSA || key == NULL || key->kty != PJ_KTY_OKP ||
+	if ((alg != PJ_ALG_EDDSA && alg != PJ_ALG_ED25519) || key == NULL || key->kty != PJ_KTY_OKP ||
 	    key->crv != PJ_CRV_ED25519 || key->a == NULL || key->alen != crypto_sign_PUBLICKEYBYTES)
 		return PJ_ERR_NO_KEY;
 	/* Building the key: x must be the canonical encoding of a point on
