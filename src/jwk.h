@@ -9,6 +9,12 @@
 #include "log.h"
 
 enum pj_kty { PJ_KTY_RSA = 1, PJ_KTY_EC, PJ_KTY_OKP };
+
+/* RSA n and e bounds (OpenSSL's own ceilings: OPENSSL_RSA_MAX_MODULUS_BITS,
+ * and 64 bits of e for large moduli): jwk.c drops a key past them, and
+ * sig_rsa.c sizes its buffers by them. */
+#define PJ_RSA_MAX_BYTES (16384 / 8)
+#define PJ_RSA_E_MAX_BYTES 8
 enum pj_crv { PJ_CRV_NONE = 0, PJ_CRV_P256, PJ_CRV_P384, PJ_CRV_P521, PJ_CRV_ED25519 };
 
 struct pj_jwk {
