@@ -1,7 +1,7 @@
 /*
  * Options: the input up to its first NUL is a config= file, the rest are
  * module arguments separated by NULs (at most 32). Parsed as the module
- * does (pj_config_parse); an accepted configuration must hold the
+ * does (pj_configs_load); an accepted configuration must hold the
  * contract's invariants (issuer and jwks_uri https, at least one audience,
  * algorithms within the ten, numbers in range, one key source, fetch_user
  * not root).
@@ -75,7 +75,7 @@ fuzz_one(const uint8_t *data, size_t size)
 	char *parts[ARGS_MAX + 1];
 	size_t lens[ARGS_MAX + 1], n;
 	const char *argv[ARGS_MAX + 1];
-	struct pj_config *cfg = NULL;
+	struct pj_configs *cfg = NULL;
 	int argc = 0, r;
 
 	n = fuzz_split(data, size, '\0', parts, lens, ARGS_MAX + 1);
@@ -89,12 +89,12 @@ fuzz_one(const uint8_t *data, size_t size)
 			continue;
 		argv[argc++] = parts[i];
 	}
-	r = pj_config_parse(argc, argv, PJ_CONF_MODULE, NULL, &cfg);
-	if (r == 0)
-		check(cfg);
-	else if (r != PJ_ERR_CONFIG || cfg != NULL)
+	r = pj_configs_load(argc, argv, PJ_CONF_MODULE, NULL, &cfg);
+	for (size_t i = 0; r == 0 && i < cfg->n; i++)
+		check(cfg->v[i]);
+	if (r != 0 && (r != PJ_ERR_CONFIG || cfg != NULL))
 		fuzz_fail("refused for another reason than a configuration error");
-	pj_config_free(cfg);
+	pj_configs_free(cfg);
 	if (lens[0] > 0)
 		unlink(conf_path);
 	fuzz_free_parts(parts, n);

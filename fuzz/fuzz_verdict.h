@@ -26,7 +26,7 @@
 
 /* The plain configuration (map NULL), or the one with every user and claim
  * option; aborts when it does not parse (the harness is broken then). */
-static inline struct pj_config *
+static inline struct pj_configs *
 fuzz_config(const char *jwks, const char *map)
 {
 	char a_jwks[512], a_map[512];
@@ -40,14 +40,14 @@ fuzz_config(const char *jwks, const char *map)
 		"require_claim=/groups/0=ops", "require_claim=amr=mfa", "require_claim=level=3",
 		"require_claim=/a~1b/~0c=true", "max_lifetime=7200", "leeway=0",
 	};
-	struct pj_config *cfg = NULL;
+	struct pj_configs *cfg = NULL;
 
 	snprintf(a_jwks, sizeof(a_jwks), "jwks_file=%s", jwks);
 	snprintf(a_map, sizeof(a_map), "user_map=%s", map != NULL ? map : "");
 	if (map == NULL) {
-		if (pj_config_parse(4, plain, PJ_CONF_MODULE, NULL, &cfg) != 0)
+		if (pj_configs_load(4, plain, PJ_CONF_MODULE, NULL, &cfg) != 0)
 			fuzz_fail("the plain configuration does not parse");
-	} else if (pj_config_parse(12, mapped, PJ_CONF_MODULE, NULL, &cfg) != 0)
+	} else if (pj_configs_load(12, mapped, PJ_CONF_MODULE, NULL, &cfg) != 0)
 		fuzz_fail("the mapped configuration does not parse");
 	return cfg;
 }
@@ -126,7 +126,7 @@ fuzz_check_result(const struct pj_result *res, const char *user, long leeway)
 }
 
 /* The two configurations of fuzz_verify and fuzz_claims, over one JWKS. */
-static struct pj_config *fuzz_plain, *fuzz_mapped;
+static struct pj_configs *fuzz_plain, *fuzz_mapped;
 
 static inline void
 fuzz_verdict_init(const void *jwks, size_t len)
@@ -148,11 +148,11 @@ fuzz_verdicts(const char *tok, size_t len)
 	struct pj_result res;
 
 	pj_verify(fuzz_plain, NULL, tok, len, "alice", FUZZ_NOW, PJ_VERIFY_NO_FETCH, &res);
-	fuzz_check_result(&res, "alice", fuzz_plain->leeway);
+	fuzz_check_result(&res, "alice", fuzz_plain->v[0]->leeway);
 	pj_verify(fuzz_plain, NULL, tok, len, NULL, FUZZ_NOW, PJ_VERIFY_NO_FETCH, &res);
-	fuzz_check_result(&res, NULL, fuzz_plain->leeway);
+	fuzz_check_result(&res, NULL, fuzz_plain->v[0]->leeway);
 	pj_verify(fuzz_mapped, NULL, tok, len, "bob", FUZZ_NOW, PJ_VERIFY_NO_FETCH, &res);
-	fuzz_check_result(&res, "bob", fuzz_mapped->leeway);
+	fuzz_check_result(&res, "bob", fuzz_mapped->v[0]->leeway);
 }
 
 #endif

@@ -655,8 +655,10 @@ conf_finish(struct ps *ps)
 	return 0;
 }
 
-int
-pj_config_parse(int argc, const char **argv, int mode, const struct pj_log *lg,
+static void config_free(struct pj_config *cfg);
+
+static int
+config_parse(int argc, const char **argv, int mode, const struct pj_log *lg,
     struct pj_config **out)
 {
 	struct pj_config *cfg = NULL;
@@ -710,12 +712,12 @@ pj_config_parse(int argc, const char **argv, int mode, const struct pj_log *lg,
 	cfg = NULL;
 	r = 0;
 out:
-	pj_config_free(cfg);
+	config_free(cfg);
 	return r;
 }
 
-void
-pj_config_free(struct pj_config *cfg)
+static void
+config_free(struct pj_config *cfg)
 {
 	if (cfg == NULL)
 		return;
@@ -731,6 +733,60 @@ pj_config_free(struct pj_config *cfg)
 		free(cfg->reqs[i].value);
 	}
 	free(cfg->reqs);
+	for (size_t i = 0; i < cfg->n_denies; i++) {
+		free(cfg->denies[i].name);
+		free(cfg->denies[i].value);
+	}
+	free(cfg->denies);
+	for (size_t i = 0; i < cfg->n_scopes; i++)
+		free(cfg->scopes[i]);
+	free(cfg->scopes);
+	free(cfg->typ);
+	free(cfg->name);
 	pj_usermap_free(cfg->user_map);
 	free(cfg);
+}
+
+int
+pj_configs_load(int argc, const char **argv, int mode, const struct pj_log *lg,
+    struct pj_configs **out)
+{
+	struct pj_configs *set = NULL;
+	int r = PJ_ERR_INTERNAL;
+
+	*out = NULL;
+	if ((set = calloc(1, sizeof(*set))) == NULL || (set->v = calloc(1, sizeof(*set->v))) == NULL) {
+		r = PJ_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = config_parse(argc, argv, mode, lg, &set->v[0])) != 0)
+		goto out;
+	set->n = 1;
+	*out = set;
+	set = NULL;
+out:
+	pj_configs_free(set);
+	return r;
+}
+
+void
+pj_configs_free(struct pj_configs *set)
+{
+	if (set == NULL)
+		return;
+	for (size_t i = 0; set->v != NULL && i < set->n; i++)
+		config_free(set->v[i]);
+	free(set->v);
+	free(set);
+}
+
+const struct pj_config *
+pj_configs_pick(const struct pj_configs *set, const char *iss)
+{
+	if (iss == NULL)
+		return NULL;
+	for (size_t i = 0; i < set->n; i++)
+		if (strcmp(set->v[i]->issuer, iss) == 0)
+			return set->v[i];
+	return NULL;
 }

@@ -15,8 +15,11 @@ struct pj_claim_req {
 	char *value;
 };
 
+/* One issuer's effective settings: the global keys (the same in every
+ * section) and that issuer's policy. A file without sections gives one. */
 struct pj_config {
 	char *config_path;
+	char *name;		/* the [issuer NAME]; NULL without sections */
 	char *issuer;
 	char **audiences;	/* n_audiences >= 1 */
 	size_t n_audiences;
@@ -28,6 +31,11 @@ struct pj_config {
 	struct pj_usermap *user_map;	/* loaded from user_map_path, or NULL */
 	struct pj_claim_req *reqs;
 	size_t n_reqs;
+	struct pj_claim_req *denies;	/* deny_claim */
+	size_t n_denies;
+	char **scopes;		/* require_scope words */
+	size_t n_scopes;
+	char *typ;		/* NULL: typ is not looked at */
 	long leeway;		/* default 60 */
 	long max_lifetime;	/* 0: none */
 	long cache_ttl;		/* 0: unset */
@@ -42,6 +50,17 @@ struct pj_config {
 	char *fetch_helper;	/* default PJ_FETCH_HELPER */
 	char *prompt;		/* default "JWT: " */
 	char *prompt_more;	/* default "JWT part %d: " */
+	int log_format;		/* PJ_LOG_FORMAT_TEXT or PJ_LOG_FORMAT_JSON */
+};
+
+enum { PJ_LOG_FORMAT_TEXT = 0, PJ_LOG_FORMAT_JSON = 1 };
+
+/* What one PAM line loaded: the issuers it accepts, in file order (n >= 1).
+ * The global keys are the same in each; v[0] serves for them. */
+struct pj_configs {
+	int sectioned;		/* the file has [issuer NAME] sections */
+	size_t n;
+	struct pj_config **v;
 };
 
 /* Keys that make no sense outside PAM are accepted by the tool and ignored. */
@@ -58,8 +77,12 @@ enum { PJ_CONF_MODULE = 0, PJ_CONF_TOOL = 1 };
  * key and, for the file, the line, and returns PJ_ERR_CONFIG.
  * *out is NULL on entry; free with pj_config_free.
  */
-int pj_config_parse(int argc, const char **argv, int mode, const struct pj_log *lg,
-    struct pj_config **out);
-void pj_config_free(struct pj_config *cfg);
+int pj_configs_load(int argc, const char **argv, int mode, const struct pj_log *lg,
+    struct pj_configs **out);
+void pj_configs_free(struct pj_configs *set);
+
+/* Step 3: the one accepted issuer whose `issuer` equals iss byte for byte;
+ * NULL when none (iss NULL: none). */
+const struct pj_config *pj_configs_pick(const struct pj_configs *set, const char *iss);
 
 #endif

@@ -27,7 +27,7 @@ PAM_EXTERN int
 pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct pj_log lg = {pamh, 0, 0};
-	struct pj_config *cfg = NULL;
+	struct pj_configs *cfg = NULL;
 	struct pj_result res;
 	const char *user = NULL;
 	char *tok = NULL;
@@ -35,17 +35,17 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	int ret = PAM_AUTH_ERR, r, pr;
 
 	(void)flags;
-	if ((r = pj_config_parse(argc, argv, PJ_CONF_MODULE, &lg, &cfg)) != 0) {
+	if ((r = pj_configs_load(argc, argv, PJ_CONF_MODULE, &lg, &cfg)) != 0) {
 		ret = pj_err_pam(r);
 		goto out;
 	}
-	lg.debug = cfg->debug;
+	lg.debug = cfg->v[0]->debug;
 	if ((pr = pam_get_user(pamh, &user, NULL)) != PAM_SUCCESS || user == NULL || user[0] == '\0') {
 		pj_log(&lg, LOG_ERR, "cannot determine the user");
 		ret = (pr == PAM_CONV_ERR || pr == PAM_BUF_ERR) ? pr : PAM_AUTH_ERR;
 		goto out;
 	}
-	if ((r = pj_entry_get_token(pamh, cfg, &lg, &tok, &len)) != 0) {
+	if ((r = pj_entry_get_token(pamh, cfg->v[0], &lg, &tok, &len)) != 0) {
 		pj_log(&lg, LOG_WARNING, "result=reject reason=%s (no token)", pj_err_reason(r));
 		ret = pj_err_pam(r);
 		goto out;
@@ -55,7 +55,7 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	ret = pj_err_pam(res.err);
 out:
 	pj_freezero(tok, PJ_ENTRY_BUF);
-	pj_config_free(cfg);
+	pj_configs_free(cfg);
 	return ret;
 }
 

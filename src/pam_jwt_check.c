@@ -84,7 +84,7 @@ main(int argc, char **argv)
 {
 	const char *opts[MAX_ARGS], *user = NULL, *tok = NULL;
 	char *cfgarg = NULL, *buf = NULL;
-	struct pj_config *cfg = NULL;
+	struct pj_configs *cfg = NULL;
 	struct pj_log lg = {NULL, 0, 0};
 	struct pj_result res;
 	size_t nopts = 0, len = 0, buflen = 0;
@@ -119,11 +119,18 @@ main(int argc, char **argv)
 			opts[nopts++] = argv[i];
 		}
 	}
-	if (pj_config_parse((int)nopts, opts, PJ_CONF_TOOL, &lg, &cfg) != 0)
+	if (pj_configs_load((int)nopts, opts, PJ_CONF_TOOL, &lg, &cfg) != 0)
 		goto out;
-	lg.debug = cfg->debug;
+	lg.debug = cfg->v[0]->debug;
 	if (refresh) {
-		r = pj_keys_refresh(cfg, &lg, (int64_t)time(NULL));
+		r = 0;
+		/* Every accepted issuer's keys; the worst outcome decides. */
+		for (size_t i = 0; i < cfg->n; i++) {
+			int ri = pj_keys_refresh(cfg->v[i], &lg, (int64_t)time(NULL));
+
+			if (ri != 0 && (r == 0 || ri == PJ_ERR_CONFIG))
+				r = ri;
+		}
 		ret = r == 0 ? EXIT_ACCEPTED : r == PJ_ERR_CONFIG ? EXIT_USAGE : EXIT_UNAVAILABLE;
 		goto out;
 	}
@@ -156,7 +163,7 @@ toomany:
 	fputs("pam_jwt_check: too many arguments\n", stderr);
 out:
 	pj_freezero(buf, buflen);
-	pj_config_free(cfg);
+	pj_configs_free(cfg);
 	free(cfgarg);
 	return ret;
 }

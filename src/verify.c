@@ -122,9 +122,10 @@ check_user(const struct pj_config *cfg, const cJSON *payload, const char *user, 
 }
 
 int
-pj_verify(const struct pj_config *cfg, const struct pj_log *lg, const char *token, size_t len,
+pj_verify(const struct pj_configs *set, const struct pj_log *lg, const char *token, size_t len,
     const char *user, int64_t now, unsigned flags, struct pj_result *res)
 {
+	const struct pj_config *cfg = NULL;
 	struct pj_jws jws;
 	struct pj_keys *keys = NULL;
 	int r = PJ_ERR_INTERNAL;
@@ -150,10 +151,20 @@ pj_verify(const struct pj_config *cfg, const struct pj_log *lg, const char *toke
 		snprintf(res->alg, sizeof(res->alg), "%s", pj_alg_from_name(a) >= 0 ? a : "");
 	}
 	pj_log(lg, LOG_DEBUG, "step 1: %zu bytes, three segments, header and payload strict JSON", len);
-	/* 2. Header. */
-	if ((r = pj_jws_check_header(&jws, cfg->algs)) != 0)
+	/* 2. Header: a name we know; whether this issuer allows it is step 3's. */
+	if ((r = pj_jws_check_header(&jws, PJ_ALG_ALL)) != 0)
 		goto out;
 	pj_log(lg, LOG_DEBUG, "step 2: header accepted (alg %s, kid \"%s\")", res->alg, res->kid);
+	/* 3. Issuer: iss only chooses the settings, and so the keys; an
+	 * unknown iss never causes a request. */
+	if ((cfg = pj_configs_pick(set, pj_json_get_string(jws.payload, "iss"))) == NULL) {
+		r = PJ_ERR_BAD_ISSUER;
+		goto out;
+	}
+	if (!(cfg->algs & PJ_ALG_BIT(jws.alg))) {
+		r = PJ_ERR_ALG_NOT_ALLOWED;
+		goto out;
+	}
 	/* 3, 4. Key and signature. */
 	if ((r = pj_keys_open(cfg, lg, now, flags, &keys)) != 0)
 		goto out;

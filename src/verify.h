@@ -34,7 +34,7 @@ enum {
  * tool without --user: then the mapped user must only exist) at time now.
  * Returns res->err, which is also filled with the reason and the fields.
  */
-int pj_verify(const struct pj_config *cfg, const struct pj_log *lg, const char *token, size_t len,
+int pj_verify(const struct pj_configs *set, const struct pj_log *lg, const char *token, size_t len,
     const char *user, int64_t now, unsigned flags, struct pj_result *res);
 
 #endif

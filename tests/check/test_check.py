@@ -982,15 +982,23 @@ def test_ordering():
     os.mkdir(unreadable, 0o700)
     expect("ordering: jwks_file is a directory: exit 3", tok(), 3,
            "keys_unavailable", jwks=unreadable)
-    # claims only after the signature
+    # iss chooses the issuer before any key work; other claims only after
+    # the signature
     t = tok(claims=C(iss="https://evil.test"))
-    reject("ordering: bad signature wins over bad issuer",
-           mint.flip_sig_bit(t), "bad_signature")
+    reject("ordering: bad issuer before bad signature (iss picks the keys)",
+           mint.flip_sig_bit(t), "bad_issuer")
+    reject("ordering: bad signature wins over bad audience",
+           mint.flip_sig_bit(tok(claims=C(aud="y"))), "bad_signature")
+    reject("ordering: foreign iss with no keys: exit 1 bad_issuer, not 3",
+           tok(claims=C(iss="https://evil.test")), "bad_issuer", jwks=missing)
     reject("ordering: unknown kid wins over expired",
            tok(claims=C(exp=1, iat=None, nbf=None), header={"kid": "nope"}),
            "unknown_kid")
-    reject("ordering: expired before bad issuer",
+    reject("ordering: bad issuer before expired",
            tok(claims=C(exp=now() - 3600, iat=None, nbf=None, iss="x")),
+           "bad_issuer")
+    reject("ordering: expired before bad audience",
+           tok(claims=C(exp=now() - 3600, iat=None, nbf=None, aud="y")),
            "expired")
     reject("ordering: bad issuer before bad audience",
            tok(claims=C(iss="x", aud="y")), "bad_issuer")

@@ -29,18 +29,54 @@ static char tmpdir[64];
 #define ISS "issuer=https://idp.example"
 #define AUD "audience=ssh://host1"
 
+/* The tests below look at one issuer's settings: keep the set each came
+ * from, to free it with conf_free. */
+static struct pj_configs *live[8];
+
 static int
-parse_n(int mode, int argc, const char **argv, struct pj_config **cfg)
+parse_set(int mode, int argc, const char **argv, struct pj_configs **set)
 {
 	int r;
 
-	*cfg = (struct pj_config *)(uintptr_t)1;	/* must be NULLed on entry */
-	r = pj_config_parse(argc, argv, mode, &lg, cfg);
+	*set = (struct pj_configs *)(uintptr_t)1;	/* must be NULLed on entry */
+	r = pj_configs_load(argc, argv, mode, &lg, set);
 	if (r != 0)
-		assert_null(*cfg);
+		assert_null(*set);
 	else
-		assert_non_null(*cfg);
+		assert_true(*set != NULL && (*set)->n >= 1);
 	return r;
+}
+
+static int
+parse_n(int mode, int argc, const char **argv, struct pj_config **cfg)
+{
+	struct pj_configs *set = NULL;
+	int r = parse_set(mode, argc, argv, &set);
+
+	*cfg = NULL;
+	if (r != 0)
+		return r;
+	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++) {
+		if (live[i] == NULL) {
+			live[i] = set;
+			*cfg = set->v[0];
+			return 0;
+		}
+	}
+	fail_msg("more than 8 configurations alive");
+	return r;
+}
+
+static void
+conf_free(struct pj_config *cfg)
+{
+	for (size_t i = 0; cfg != NULL && i < sizeof(live) / sizeof(live[0]); i++) {
+		if (live[i] != NULL && live[i]->v[0] == cfg) {
+			pj_configs_free(live[i]);
+			live[i] = NULL;
+			return;
+		}
+	}
 }
 
 /* issuer, audience, and up to two more arguments. */
@@ -59,7 +95,7 @@ rc2(const char *a, const char *b)
 	struct pj_config *cfg = NULL;
 	int r = parse2(a, b, &cfg);
 
-	pj_config_free(cfg);
+	conf_free(cfg);
 	return r;
 }
 
@@ -150,7 +186,7 @@ test_defaults(void **state)
 	assert_string_equal(cfg->fetch_helper, PJ_FETCH_HELPER);
 	assert_string_equal(cfg->prompt, "JWT: ");
 	assert_string_equal(cfg->prompt_more, "JWT part %d: ");
-	pj_config_free(cfg);
+	conf_free(cfg);
 }
 
 static void
@@ -163,7 +199,7 @@ test_required(void **state)
 	assert_int_equal(parse_n(PJ_CONF_MODULE, 1, only_aud, &cfg), PJ_ERR_CONFIG);
 	assert_int_equal(parse_n(PJ_CONF_MODULE, 0, NULL, &cfg), PJ_ERR_CONFIG);
 	assert_int_equal(parse2(NULL, NULL, &cfg), 0);	/* twin */
-	pj_config_free(cfg);
+	conf_free(cfg);
 }
 
 static const struct {
@@ -198,11 +234,11 @@ test_numbers(void **state)
 		snprintf(a, sizeof(a), "%s=%ld", nums[i].key, nums[i].min);
 		assert_int_equal(parse2(a, NULL, &cfg), 0);
 		assert_int_equal(num_field(cfg, nums[i].off), nums[i].min);
-		pj_config_free(cfg);
+		conf_free(cfg);
 		snprintf(a, sizeof(a), "%s=%ld", nums[i].key, nums[i].max);
 		assert_int_equal(parse2(a, NULL, &cfg), 0);
 		assert_int_equal(num_field(cfg, nums[i].off), nums[i].max);
-		pj_config_free(cfg);
+		conf_free(cfg);
 		/* and just outside */
 		snprintf(a, sizeof(a), "%s=%ld", nums[i].key, nums[i].max + 1);
 		assert_int_equal(rc1(a), PJ_ERR_CONFIG);
@@ -220,7 +256,7 @@ test_numbers(void **state)
 	/* Leading zeros are still decimal digits. */
 	assert_int_equal(parse2("leeway=007", NULL, &cfg), 0);
 	assert_int_equal(cfg->leeway, 7);
-	pj_config_free(cfg);
+	conf_free(cfg);
 }
 
 static void
@@ -236,7 +272,7 @@ test_issuer(void **state)
 
 	assert_int_equal(parse_n(PJ_CONF_MODULE, 2, good, &cfg), 0);
 	assert_string_equal(cfg->issuer, "https://idp.example/realms/x");
-	pj_config_free(cfg);
+	conf_free(cfg);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		const char *argv[] = {bad[i], AUD};
 
@@ -252,13 +288,13 @@ test_jwks_uri_and_file(void **state)
 
 	assert_int_equal(parse2("jwks_uri=https://idp.example/keys?v=1", NULL, &cfg), 0);
 	assert_string_equal(cfg->jwks_uri, "https://idp.example/keys?v=1");
-	pj_config_free(cfg);
+	conf_free(cfg);
 	assert_int_equal(rc1("jwks_uri=http://idp.example/keys"), PJ_ERR_CONFIG);
 	assert_int_equal(rc1("jwks_uri=file:///etc/keys"), PJ_ERR_CONFIG);
 	/* A jwks_file that does not exist (yet) is no configuration error. */
 	assert_int_equal(parse2("jwks_file=/nonexistent/pam_jwt/keys.json", NULL, &cfg), 0);
 	assert_string_equal(cfg->jwks_file, "/nonexistent/pam_jwt/keys.json");
-	pj_config_free(cfg);
+	conf_free(cfg);
 	/* One key source only. */
 	assert_int_equal(rc2("jwks_file=/nonexistent/keys.json", "jwks_uri=https://idp.example/k"),
 	    PJ_ERR_CONFIG);
@@ -285,7 +321,7 @@ test_audience(void **state)
 	assert_string_equal(cfg->audiences[0], "ssh://host1");
 	assert_string_equal(cfg->audiences[1], "sudo://host1");
 	assert_string_equal(cfg->audiences[2], "x");
-	pj_config_free(cfg);
+	conf_free(cfg);
 	assert_int_equal(parse_n(PJ_CONF_MODULE, 2, (const char *[]){ISS, "audience=a,,b"}, &cfg),
 	    PJ_ERR_CONFIG);
 	assert_int_equal(parse_n(PJ_CONF_MODULE, 2, (const char *[]){ISS, "audience=a,"}, &cfg),
@@ -309,11 +345,11 @@ test_algorithms(void **state)
 	assert_int_equal(parse2("algorithms=RS384,ES512, EdDSA", NULL, &cfg), 0);
 	assert_int_equal(cfg->algs,
 	    PJ_ALG_BIT(PJ_ALG_RS384) | PJ_ALG_BIT(PJ_ALG_ES512) | PJ_ALG_BIT(PJ_ALG_EDDSA));
-	pj_config_free(cfg);
+	conf_free(cfg);
 	assert_int_equal(parse2("algorithms=RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA",
 	    NULL, &cfg), 0);
 	assert_int_equal(cfg->algs, (1u << PJ_ALG_COUNT) - 1);
-	pj_config_free(cfg);
+	conf_free(cfg);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(rc1(bad[i]), PJ_ERR_CONFIG);
 }
@@ -325,12 +361,12 @@ test_user_claim(void **state)
 
 	assert_int_equal(parse2("user_claim=/kubernetes.io/serviceaccount/name", NULL, &cfg), 0);
 	assert_string_equal(cfg->user_claim, "/kubernetes.io/serviceaccount/name");
-	pj_config_free(cfg);
+	conf_free(cfg);
 	assert_int_equal(parse2("user_claim=/a~1b~0c", NULL, &cfg), 0);
-	pj_config_free(cfg);
+	conf_free(cfg);
 	assert_int_equal(parse2("user_claim=preferred_username", NULL, &cfg), 0);
 	assert_string_equal(cfg->user_claim, "preferred_username");
-	pj_config_free(cfg);
+	conf_free(cfg);
 	assert_int_equal(rc1("user_claim=/a~2"), PJ_ERR_CONFIG);
 	assert_int_equal(rc1("user_claim=/a~"), PJ_ERR_CONFIG);
 	assert_int_equal(rc1("user_claim="), PJ_ERR_CONFIG);
@@ -348,11 +384,11 @@ test_require_claim(void **state)
 	assert_string_equal(cfg->reqs[0].value, "prod");
 	assert_string_equal(cfg->reqs[1].name, "token");
 	assert_string_equal(cfg->reqs[1].value, "a=b==");
-	pj_config_free(cfg);
+	conf_free(cfg);
 	/* Spaces are kept: the value is the rest of the argument. */
 	assert_int_equal(parse2("require_claim=scope=read write", NULL, &cfg), 0);
 	assert_string_equal(cfg->reqs[0].value, "read write");
-	pj_config_free(cfg);
+	conf_free(cfg);
 	assert_int_equal(rc1("require_claim==x"), PJ_ERR_CONFIG);	/* empty NAME */
 	assert_int_equal(rc1("require_claim=x="), PJ_ERR_CONFIG);	/* empty VALUE */
 	assert_int_equal(rc1("require_claim=x"), PJ_ERR_CONFIG);	/* no '=' */
@@ -382,15 +418,15 @@ test_flags(void **state)
 
 		assert_int_equal(parse2(f, NULL, &cfg), 0);
 		assert_int_equal(*(int *)(void *)((char *)cfg + off), 1);
-		pj_config_free(cfg);
+		conf_free(cfg);
 		snprintf(a, sizeof(a), "%s=yes", f);
 		assert_int_equal(parse2(a, NULL, &cfg), 0);
 		assert_int_equal(*(int *)(void *)((char *)cfg + off), 1);
-		pj_config_free(cfg);
+		conf_free(cfg);
 		snprintf(a, sizeof(a), "%s=no", f);
 		assert_int_equal(parse2(a, NULL, &cfg), 0);
 		assert_int_equal(*(int *)(void *)((char *)cfg + off), 0);
-		pj_config_free(cfg);
+		conf_free(cfg);
 		snprintf(a, sizeof(a), "%s=true", f);
 		assert_int_equal(rc1(a), PJ_ERR_CONFIG);
 		snprintf(a, sizeof(a), "%s=YES", f);
@@ -420,7 +456,7 @@ test_unknown_repeated_empty(void **state)
 	assert_int_equal(rc1("issuer"), PJ_ERR_CONFIG);	/* not a flag */
 	/* twin: each once is fine */
 	assert_int_equal(parse2("leeway=5", "debug", &cfg), 0);
-	pj_config_free(cfg);
+	conf_free(cfg);
 	/* An over-long argument. */
 	{
 		char *big = malloc(5000);
@@ -444,7 +480,7 @@ test_prompts(void **state)
 	assert_int_equal(parse2("prompt=Token: ", "prompt_more=Part %d:  ", &cfg), 0);
 	assert_string_equal(cfg->prompt, "Token: ");
 	assert_string_equal(cfg->prompt_more, "Part %d:  ");
-	pj_config_free(cfg);
+	conf_free(cfg);
 	assert_int_equal(rc1("prompt=Token"), 0);
 	assert_int_equal(rc1("prompt=Token 2: "), PJ_ERR_CONFIG);
 	assert_int_equal(rc1("prompt=Token2:"), PJ_ERR_CONFIG);
@@ -465,7 +501,7 @@ test_fetch_user(void **state)
 
 	assert_int_equal(parse2("fetch_user=nobody", NULL, &cfg), 0);
 	assert_string_equal(cfg->fetch_user, "nobody");
-	pj_config_free(cfg);
+	conf_free(cfg);
 	assert_int_equal(rc1("fetch_user=root"), PJ_ERR_CONFIG);
 	assert_int_equal(rc1("fetch_user=Bad/Name"), PJ_ERR_CONFIG);
 	assert_int_equal(rc1("fetch_user="), PJ_ERR_CONFIG);
@@ -483,7 +519,7 @@ test_dirs_and_files(void **state)
 	assert_int_equal(mkdir(d, 0700), 0);
 	assert_int_equal(parse2(kv(a, sizeof(a), "state_dir", d), NULL, &cfg), 0);
 	assert_string_equal(cfg->state_dir, d);
-	pj_config_free(cfg);
+	conf_free(cfg);
 	assert_int_equal(rc1(kv(a, sizeof(a), "cache_dir", d)), 0);
 	assert_int_equal(chmod(d, 0777), 0);
 	assert_int_equal(rc1(kv(a, sizeof(a), "state_dir", d)), PJ_ERR_CONFIG);
@@ -505,7 +541,7 @@ test_dirs_and_files(void **state)
 	/* ca_file and fetch_helper: the same rule. */
 	assert_int_equal(parse2(kv(a, sizeof(a), "ca_file", f), NULL, &cfg), 0);
 	assert_string_equal(cfg->ca_file, f);
-	pj_config_free(cfg);
+	conf_free(cfg);
 	assert_int_equal(chmod(f, 0620), 0);
 	assert_int_equal(rc1(kv(a, sizeof(a), "ca_file", f)), PJ_ERR_CONFIG);
 	put_file("helper", "#!/bin/sh\n", 0711, f, sizeof(f));
@@ -535,7 +571,7 @@ test_tool_mode(void **state)
 	assert_int_equal(parse_n(PJ_CONF_TOOL, 5, argv, &cfg), 0);
 	assert_int_equal(cfg->use_first_pass, 1);
 	assert_int_equal(cfg->debug, 1);
-	pj_config_free(cfg);
+	conf_free(cfg);
 	assert_int_equal(parse_n(PJ_CONF_TOOL, 3, bad, &cfg), PJ_ERR_CONFIG);
 }
 
@@ -577,7 +613,7 @@ test_config_file(void **state)
 	assert_string_equal(cfg->reqs[1].name, "note");
 	assert_string_equal(cfg->reqs[1].value, " two  spaces ");
 	assert_string_equal(cfg->user_claim, "#not-a-comment");
-	pj_config_free(cfg);
+	conf_free(cfg);
 
 	/* Arguments override the file; require_claim adds up; a key given in
 	 * both places once each is not "repeated". */
@@ -589,12 +625,12 @@ test_config_file(void **state)
 	assert_string_equal(cfg->reqs[2].name, "groups");
 	assert_string_equal(cfg->reqs[2].value, "admins");
 	assert_int_equal(cfg->n_audiences, 2);
-	pj_config_free(cfg);
+	conf_free(cfg);
 	assert_int_equal(parse_n(PJ_CONF_MODULE, 2, (const char *[]){kv(a, sizeof(a), "config", path),
 	    "audience=ssh://other"}, &cfg), 0);
 	assert_int_equal(cfg->n_audiences, 1);
 	assert_string_equal(cfg->audiences[0], "ssh://other");
-	pj_config_free(cfg);
+	conf_free(cfg);
 
 	/* config= once, and not empty, and not missing. */
 	assert_int_equal(parse_n(PJ_CONF_MODULE, 2, (const char *[]){kv(a, sizeof(a), "config", path),
@@ -617,7 +653,7 @@ rc_file(const char *text)
 	put_file("t.conf", text, 0600, path, sizeof(path));
 	argv[0] = kv(a, sizeof(a), "config", path);
 	r = parse_n(PJ_CONF_MODULE, 1, argv, &cfg);
-	pj_config_free(cfg);
+	conf_free(cfg);
 	return r;
 }
 
@@ -683,14 +719,14 @@ test_config_file_trust(void **state)
 	put_file("trust.conf", ISS "\n" AUD "\n", 0644, path, sizeof(path));
 	argv[0] = kv(a, sizeof(a), "config", path);
 	assert_int_equal(parse_n(PJ_CONF_MODULE, 1, argv, &cfg), 0);
-	pj_config_free(cfg);
+	conf_free(cfg);
 	assert_int_equal(chmod(path, 0664), 0);	/* group-writable */
 	assert_int_equal(parse_n(PJ_CONF_MODULE, 1, argv, &cfg), PJ_ERR_CONFIG);
 	assert_int_equal(chmod(path, 0646), 0);	/* world-writable */
 	assert_int_equal(parse_n(PJ_CONF_MODULE, 1, argv, &cfg), PJ_ERR_CONFIG);
 	assert_int_equal(chmod(path, 0600), 0);
 	assert_int_equal(parse_n(PJ_CONF_MODULE, 1, argv, &cfg), 0);
-	pj_config_free(cfg);
+	conf_free(cfg);
 	/* A symlink to that good file. */
 	snprintf(l, sizeof(l), "%s/link.conf", tmpdir);
 	assert_int_equal(symlink(path, l), 0);
@@ -702,7 +738,7 @@ test_config_file_trust(void **state)
 		assert_int_equal(parse_n(PJ_CONF_MODULE, 1, argv, &cfg), PJ_ERR_CONFIG);
 		assert_int_equal(chown(path, 0, 0), 0);
 		assert_int_equal(parse_n(PJ_CONF_MODULE, 1, argv, &cfg), 0);
-		pj_config_free(cfg);
+		conf_free(cfg);
 	} else {
 		print_message("# not root: a config file of another owner not tried\n");
 	}
@@ -721,7 +757,7 @@ test_user_map(void **state)
 	assert_string_equal(cfg->user_map_path, path);
 	assert_int_equal(pj_usermap_map(cfg->user_map, "bob@corp.example", 16, out, sizeof(out)), 0);
 	assert_string_equal(out, "staff");
-	pj_config_free(cfg);
+	conf_free(cfg);
 	/* A bad map is a configuration error. */
 	put_file("bad.map", "# map\n* staff\n", 0644, path, sizeof(path));
 	assert_int_equal(rc1(kv(a, sizeof(a), "user_map", path)), PJ_ERR_CONFIG);
@@ -759,7 +795,7 @@ parse_captured(int argc, const char **argv, char *msg, size_t cap)
 	close(efd);
 	unlink(errpath);
 	msg[got > 0 ? got : 0] = '\0';
-	pj_config_free(cfg);
+	conf_free(cfg);
 	return r;
 }
 
