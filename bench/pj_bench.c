@@ -461,7 +461,7 @@ op_raw_sodium(void *p)
 
 /* ---------------------------------------------------------------- library steps */
 
-static const struct pj_log quiet_log = {NULL, 0, 1};
+static const struct pj_log quiet_log = {NULL, 0, 1, NULL};
 
 struct lib_arg {
 	int argc;

@@ -5,6 +5,7 @@
 #define PJ_CONF_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "log.h"
 
@@ -13,7 +14,13 @@ struct pj_usermap;
 struct pj_claim_req {
 	char *name;	/* member name, or a JSON Pointer when it starts with '/' */
 	char *value;
+	int origin;	/* where it was written: see origin below */
 };
+
+/* Where a setting came from: a built-in default, a module argument (or tool
+ * option), or the line of the config= file (> 0). */
+enum { PJ_CONF_FROM_DEFAULT = -1, PJ_CONF_FROM_ARGS = 0 };
+#define PJ_CONF_KEYS 40	/* room for every key of pj_config */
 
 /* One issuer's effective settings: the global keys (the same in every
  * section) and that issuer's policy. A file without sections gives one. */
@@ -51,6 +58,9 @@ struct pj_config {
 	char *prompt;		/* default "JWT: " */
 	char *prompt_more;	/* default "JWT part %d: " */
 	int log_format;		/* PJ_LOG_FORMAT_TEXT or PJ_LOG_FORMAT_JSON */
+	int header_line;	/* the [issuer NAME] line; 0 without sections */
+	int origin[PJ_CONF_KEYS];	/* per key, in conf.c's key order */
+	int *scope_origins;	/* per require_scope word */
 };
 
 enum { PJ_LOG_FORMAT_TEXT = 0, PJ_LOG_FORMAT_JSON = 1 };
@@ -70,16 +80,25 @@ enum { PJ_CONF_MODULE = 0, PJ_CONF_TOOL = 1 };
  * Parse argv (module arguments, "key=value" or bare flags; PAM's
  * "[key=value with spaces]" arrives already unbracketed by libpam) and the
  * config= file they name, if any. Module arguments override the file but
- * require_claim adds up. Every error (unknown key, repeated key, empty
+ * require_claim, deny_claim and require_scope add up. A file with
+ * [issuer NAME] sections gives one pj_config per section the issuers=
+ * argument names (every section without it): the defaults before the first
+ * section, then the section's own keys (pam_jwt.conf(5)). Every error (unknown key, repeated key, empty
  * value, number out of range, bad algorithm name, non-https issuer or
  * jwks_uri, jwks_file with jwks_uri, missing issuer or audience, a file that
  * fails the owner/mode rule, a bad user_map) is logged through lg naming the
  * key and, for the file, the line, and returns PJ_ERR_CONFIG.
- * *out is NULL on entry; free with pj_config_free.
+ * A section-level error (no issuer, an issuer accepted twice) names the
+ * section's header line. *out is NULL on entry; free with pj_configs_free.
  */
 int pj_configs_load(int argc, const char **argv, int mode, const struct pj_log *lg,
     struct pj_configs **out);
 void pj_configs_free(struct pj_configs *set);
+
+/* --check-config: every loaded issuer's effective settings, each with its
+ * origin ("default", "FILE:LINE" or "argument"), as text or as one JSON
+ * object {"ok": true, "sections": [...]}. 0, or PJ_ERR_NOMEM. */
+int pj_configs_dump(const struct pj_configs *set, int json, FILE *out);
 
 /* Step 3: the one accepted issuer whose `issuer` equals iss byte for byte;
  * NULL when none (iss NULL: none). */

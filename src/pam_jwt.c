@@ -26,7 +26,7 @@ log_verdict(const struct pj_log *lg, const struct pj_result *res)
 PAM_EXTERN int
 pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	struct pj_log lg = {pamh, 0, 0};
+	struct pj_log lg = {pamh, 0, 0, NULL};
 	struct pj_configs *cfg = NULL;
 	struct pj_result res;
 	const char *user = NULL;

@@ -85,7 +85,7 @@ main(int argc, char **argv)
 	const char *opts[MAX_ARGS], *user = NULL, *tok = NULL;
 	char *cfgarg = NULL, *buf = NULL;
 	struct pj_configs *cfg = NULL;
-	struct pj_log lg = {NULL, 0, 0};
+	struct pj_log lg = {NULL, 0, 0, NULL};
 	struct pj_result res;
 	size_t nopts = 0, len = 0, buflen = 0;
 	int json = 0, refresh = 0, ret = EXIT_USAGE, r;

@@ -21,7 +21,7 @@
 #include "log.h"
 #include "usermap.h"
 
-static const struct pj_log lg = {NULL, 0, 0};
+static const struct pj_log lg = {NULL, 0, 0, NULL};
 
 /* The per-run scratch folder (made by the group setup). */
 static char tmpdir[64];

@@ -18,7 +18,7 @@
 #include "log.h"
 #include "usermap.h"
 
-static const struct pj_log lg = {NULL, 0, 0};
+static const struct pj_log lg = {NULL, 0, 0, NULL};
 
 static struct pj_usermap *
 load(const char *text)
