@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "alg.h"
 #include "conf.h"
@@ -1136,4 +1139,220 @@ pj_configs_pick(const struct pj_configs *set, const char *iss)
 		if (strcmp(set->v[i]->issuer, iss) == 0)
 			return set->v[i];
 	return NULL;
+}
+
+/* "default", "argument" or "FILE:LINE" into buf. */
+static const char *
+origin_str(const struct pj_config *cfg, int origin, char *buf, size_t cap)
+{
+	if (origin == PJ_CONF_FROM_DEFAULT)
+		return "default";
+	if (origin == PJ_CONF_FROM_ARGS)
+		return "argument";
+	snprintf(buf, cap, "%s:%d", cfg->config_path != NULL ? cfg->config_path : "-", origin);
+	return buf;
+}
+
+/* One setting's value as JSON (NULL: unset). */
+static cJSON *
+dump_value(const struct pj_config *cfg, int i)
+{
+	const struct conf_key *k = &keys[i];
+	cJSON *a = NULL;
+
+	switch (k->kind) {
+	case K_FLAG:
+		return cJSON_CreateBool(*(const int *)(const void *)((const char *)cfg + k->off));
+	case K_NUM: {
+		long v = *(const long *)(const void *)((const char *)cfg + k->off);
+
+		/* max_lifetime and cache_ttl: 0 is "none". */
+		return v == 0 && k->min > 0 ? cJSON_CreateNull() : cJSON_CreateNumber((double)v);
+	}
+	case K_AUD:
+		a = cJSON_CreateArray();
+		for (size_t j = 0; a != NULL && j < cfg->n_audiences; j++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(cfg->audiences[j]));
+		return a;
+	case K_ALGS:
+		a = cJSON_CreateArray();
+		for (int j = 0; a != NULL && j < PJ_ALG_COUNT; j++)
+			if (cfg->algs & PJ_ALG_BIT(j))
+				cJSON_AddItemToArray(a, cJSON_CreateString(pj_alg_name(j)));
+		return a;
+	case K_REQ: {
+		int deny = i == KEY_DENY_CLAIM;
+		const struct pj_claim_req *v = deny ? cfg->denies : cfg->reqs;
+		size_t n = deny ? cfg->n_denies : cfg->n_reqs;
+
+		a = cJSON_CreateArray();
+		for (size_t j = 0; a != NULL && j < n; j++) {
+			size_t len = strlen(v[j].name) + strlen(v[j].value) + 2;
+			char *t = malloc(len);
+
+			if (t == NULL) {
+				cJSON_Delete(a);
+				return NULL;
+			}
+			snprintf(t, len, "%s=%s", v[j].name, v[j].value);
+			cJSON_AddItemToArray(a, cJSON_CreateString(t));
+			free(t);
+		}
+		return a;
+	}
+	case K_SCOPE:
+		a = cJSON_CreateArray();
+		for (size_t j = 0; a != NULL && j < cfg->n_scopes; j++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(cfg->scopes[j]));
+		return a;
+	case K_LOGFMT:
+		return cJSON_CreateString(cfg->log_format == PJ_LOG_FORMAT_JSON ? "json" : "text");
+	default: {
+		const char *v = *(char *const *)(const void *)((const char *)cfg + k->off);
+
+		return v != NULL ? cJSON_CreateString(v) : cJSON_CreateNull();
+	}
+	}
+}
+
+/* The origin of a setting: one string, or one per item of a repeatable key. */
+static cJSON *
+dump_origin(const struct pj_config *cfg, int i)
+{
+	char b[PATH_MAX + 16];
+	cJSON *a;
+
+	if (keys[i].kind != K_REQ && keys[i].kind != K_SCOPE)
+		return cJSON_CreateString(origin_str(cfg, cfg->origin[i], b, sizeof(b)));
+	if ((a = cJSON_CreateArray()) == NULL)
+		return NULL;
+	if (i == KEY_REQUIRE_SCOPE) {
+		for (size_t j = 0; j < cfg->n_scopes; j++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(origin_str(cfg, cfg->scope_origins[j], b, sizeof(b))));
+	} else {
+		const struct pj_claim_req *v = i == KEY_DENY_CLAIM ? cfg->denies : cfg->reqs;
+		size_t n = i == KEY_DENY_CLAIM ? cfg->n_denies : cfg->n_reqs;
+
+		for (size_t j = 0; j < n; j++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(origin_str(cfg, v[j].origin, b, sizeof(b))));
+	}
+	return a;
+}
+
+static cJSON *
+dump_section(const struct pj_config *cfg)
+{
+	cJSON *o = cJSON_CreateObject(), *st = cJSON_CreateObject(), *e, *v, *f;
+
+	if (o == NULL || st == NULL)
+		goto nomem;
+	cJSON_AddItemToObject(o, "name", cfg->name != NULL ? cJSON_CreateString(cfg->name) : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "settings", st);
+	for (int i = 0; i < KEY_COUNT; i++) {
+		if (i == KEY_ISSUERS)
+			continue;
+		if ((e = cJSON_CreateObject()) == NULL)
+			goto nomem_o;
+		cJSON_AddItemToObject(st, keys[i].name, e);
+		if ((v = dump_value(cfg, i)) == NULL || (f = dump_origin(cfg, i)) == NULL) {
+			cJSON_Delete(v);
+			goto nomem_o;
+		}
+		cJSON_AddItemToObject(e, "value", v);
+		cJSON_AddItemToObject(e, "from", f);
+	}
+	return o;
+nomem:
+	cJSON_Delete(st);
+nomem_o:
+	cJSON_Delete(o);
+	return NULL;
+}
+
+/* One "key = value  (origin)" line per setting, one per item of a list. */
+static void
+dump_text(const struct pj_config *cfg, FILE *out)
+{
+	char b[PATH_MAX + 16], e[PJ_ESC_MAX];
+
+	if (cfg->name != NULL)
+		fprintf(out, "[issuer %s]  (%s)\n", cfg->name, origin_str(cfg, cfg->header_line, b, sizeof(b)));
+	else
+		fputs("[single issuer]\n", out);
+	for (int i = 0; i < KEY_COUNT; i++) {
+		cJSON *v, *f;
+		int n;
+
+		if (i == KEY_ISSUERS || (v = dump_value(cfg, i)) == NULL)
+			continue;
+		if ((f = dump_origin(cfg, i)) == NULL) {
+			cJSON_Delete(v);
+			continue;
+		}
+		if (cJSON_IsArray(f)) {
+			n = cJSON_GetArraySize(v);
+			if (n == 0)
+				fprintf(out, "  %s = (none)  (default)\n", keys[i].name);
+			for (int j = 0; j < n; j++) {
+				const char *s = cJSON_GetArrayItem(v, j)->valuestring;
+
+				fprintf(out, "  %s = %s  (%s)\n", keys[i].name, pj_escape(e, s, strlen(s)),
+				    cJSON_GetArrayItem(f, j)->valuestring);
+			}
+		} else {
+			char *s = NULL;
+
+			fprintf(out, "  %s = ", keys[i].name);
+			if (cJSON_IsString(v))
+				fputs(pj_escape(e, v->valuestring, strlen(v->valuestring)), out);
+			else if (cJSON_IsArray(v))
+				for (int j = 0; j < cJSON_GetArraySize(v); j++)
+					fprintf(out, "%s%s", j > 0 ? "," : "", pj_escape(e,
+					    cJSON_GetArrayItem(v, j)->valuestring,
+					    strlen(cJSON_GetArrayItem(v, j)->valuestring)));
+			else if (cJSON_IsNull(v))
+				fputs("(none)", out);
+			else if (cJSON_IsBool(v))
+				fputs(cJSON_IsTrue(v) ? "yes" : "no", out);
+			else if ((s = cJSON_PrintUnformatted(v)) != NULL)
+				fputs(s, out);
+			free(s);
+			fprintf(out, "  (%s)\n", f->valuestring);
+		}
+		cJSON_Delete(v);
+		cJSON_Delete(f);
+	}
+}
+
+int
+pj_configs_dump(const struct pj_configs *set, int json, FILE *out)
+{
+	cJSON *o = NULL, *a, *sec;
+	char *s = NULL;
+	int r = PJ_ERR_NOMEM;
+
+	if (!json) {
+		for (size_t i = 0; i < set->n; i++) {
+			if (i > 0)
+				fputc('\n', out);
+			dump_text(set->v[i], out);
+		}
+		return 0;
+	}
+	if ((o = cJSON_CreateObject()) == NULL || cJSON_AddBoolToObject(o, "ok", 1) == NULL ||
+	    (a = cJSON_AddArrayToObject(o, "sections")) == NULL)
+		goto out;
+	for (size_t i = 0; i < set->n; i++) {
+		if ((sec = dump_section(set->v[i])) == NULL)
+			goto out;
+		cJSON_AddItemToArray(a, sec);
+	}
+	if ((s = cJSON_PrintUnformatted(o)) == NULL)
+		goto out;
+	fprintf(out, "%s\n", s);
+	r = 0;
+out:
+	free(s);
+	cJSON_Delete(o);
+	return r;
 }

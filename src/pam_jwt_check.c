@@ -27,7 +27,8 @@ static void
 usage(void)
 {
 	fputs("usage: pam_jwt_check [--config PATH] [key=value ...] [--user NAME] [--json] < token\n"
-	      "       pam_jwt_check --refresh [--config PATH] [key=value ...]\n", stderr);
+	      "       pam_jwt_check --refresh [--config PATH] [key=value ...]\n"
+	      "       pam_jwt_check --check-config [--config PATH] [key=value ...] [--json]\n", stderr);
 }
 
 static int
@@ -79,6 +80,40 @@ print_text(const struct pj_result *res)
 	    res->jti, res->verified ? "verified" : "unverified (signature not checked or failed)");
 }
 
+/* --check-config: every section and user_map loaded, the effective settings
+ * printed with their origins; 0, or 2 with the first error. */
+static int
+check_config_main(int nopts, const char **opts, int json, struct pj_log *lg, char *last)
+{
+	static const char pfx[] = "configuration error: ";
+	struct pj_configs *set = NULL;
+	const char *detail = last;
+	cJSON *o;
+	char *s;
+	int r;
+
+	lg->last = last;
+	if ((r = pj_configs_load(nopts, opts, PJ_CONF_TOOL, lg, &set)) == 0) {
+		r = pj_configs_dump(set, json, stdout);
+		pj_configs_free(set);
+		return r == 0 ? EXIT_ACCEPTED : EXIT_USAGE;
+	}
+	if (!json)
+		return EXIT_USAGE;	/* the error is on stderr already */
+	if (strncmp(detail, pfx, sizeof(pfx) - 1) == 0)
+		detail += sizeof(pfx) - 1;
+	if ((o = cJSON_CreateObject()) == NULL)
+		return EXIT_USAGE;
+	cJSON_AddBoolToObject(o, "ok", 0);
+	cJSON_AddStringToObject(o, "reason", r == PJ_ERR_CONFIG ? "config_error" : pj_err_reason(r));
+	cJSON_AddStringToObject(o, "detail", detail);
+	if ((s = cJSON_PrintUnformatted(o)) != NULL)
+		printf("%s\n", s);
+	free(s);
+	cJSON_Delete(o);
+	return EXIT_USAGE;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -88,13 +123,16 @@ main(int argc, char **argv)
 	struct pj_log lg = {NULL, 0, 0, NULL};
 	struct pj_result res;
 	size_t nopts = 0, len = 0, buflen = 0;
-	int json = 0, refresh = 0, ret = EXIT_USAGE, r;
+	int json = 0, refresh = 0, check_config = 0, ret = EXIT_USAGE, r;
+	char last[PJ_LOG_LAST_MAX] = "";
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0) {
 			json = 1;
 		} else if (strcmp(argv[i], "--refresh") == 0) {
 			refresh = 1;
+		} else if (strcmp(argv[i], "--check-config") == 0) {
+			check_config = 1;
 		} else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc) {
 			user = argv[++i];
 		} else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
@@ -118,6 +156,10 @@ main(int argc, char **argv)
 				goto toomany;
 			opts[nopts++] = argv[i];
 		}
+	}
+	if (check_config) {
+		ret = check_config_main((int)nopts, opts, json, &lg, last);
+		goto out;
 	}
 	if (pj_configs_load((int)nopts, opts, PJ_CONF_TOOL, &lg, &cfg) != 0)
 		goto out;
