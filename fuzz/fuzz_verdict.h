@@ -125,8 +125,41 @@ fuzz_check_result(const struct pj_result *res, const char *user, long leeway)
 		fuzz_fail("a refusal that maps to PAM_SUCCESS, or the reverse");
 }
 
-/* The two configurations of fuzz_verify and fuzz_claims, over one JWKS. */
-static struct pj_configs *fuzz_plain, *fuzz_mapped;
+/* The plain settings again, as the section "plain" of a file whose other
+ * section trusts another issuer over the same keys with other claims. */
+#define FUZZ_OTHER_ISS "https://other.fuzz.test"
+static inline struct pj_configs *
+fuzz_config_sectioned(const char *jwks)
+{
+	char text[2048], a_conf[512], *path = fuzz_path("sectioned.conf");
+	const char *argv[2] = {a_conf, "issuers=other,plain"};
+	struct pj_configs *cfg = NULL;
+	int n;
+
+	n = snprintf(text, sizeof(text),
+	    "algorithms = RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA\n"
+	    "jwks_file = %s\n"
+	    "[issuer other]\n"
+	    "issuer = " FUZZ_OTHER_ISS "\n"
+	    "audience = ssh://host1\n"
+	    "require_claim = /groups/0=ops\n"
+	    "deny_claim = amr=pwd\n"
+	    "leeway = 0\n"
+	    "[issuer plain]\n"
+	    "issuer = " FUZZ_ISS "\n"
+	    "audience = ssh://host1,ssh://host2\n", jwks);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		fuzz_fail("the sectioned configuration does not fit");
+	fuzz_write(path, text, (size_t)n, 0600);
+	snprintf(a_conf, sizeof(a_conf), "config=%s", path);
+	if (pj_configs_load(2, argv, PJ_CONF_MODULE, NULL, &cfg) != 0 || cfg->n != 2)
+		fuzz_fail("the sectioned configuration does not parse");
+	free(path);
+	return cfg;
+}
+
+/* The configurations of fuzz_verify and fuzz_claims, over one JWKS. */
+static struct pj_configs *fuzz_plain, *fuzz_mapped, *fuzz_sectioned;
 
 static inline void
 fuzz_verdict_init(const void *jwks, size_t len)
@@ -137,18 +170,24 @@ fuzz_verdict_init(const void *jwks, size_t len)
 	fuzz_write(map, FUZZ_MAP, strlen(FUZZ_MAP), 0644);
 	fuzz_plain = fuzz_config(jp, NULL);
 	fuzz_mapped = fuzz_config(jp, map);
+	fuzz_sectioned = fuzz_config_sectioned(jp);
 	free(jp);
 	free(map);
 }
 
-/* One token through both configurations, as alice, anyone and bob. */
+/* One token through the configurations, as alice, anyone and bob. The
+ * sectioned one judges as the plain one every token but the other issuer's. */
 static inline void
 fuzz_verdicts(const char *tok, size_t len)
 {
-	struct pj_result res;
+	struct pj_result res, sec;
 
 	pj_verify(fuzz_plain, NULL, tok, len, "alice", FUZZ_NOW, PJ_VERIFY_NO_FETCH, &res);
 	fuzz_check_result(&res, "alice", fuzz_plain->v[0]->leeway);
+	pj_verify(fuzz_sectioned, NULL, tok, len, "alice", FUZZ_NOW, PJ_VERIFY_NO_FETCH, &sec);
+	fuzz_check_result(&sec, "alice", fuzz_plain->v[0]->leeway);
+	if (sec.err != res.err && strcmp(sec.iss, FUZZ_OTHER_ISS) != 0)
+		fuzz_fail("the plain section judges otherwise than the plain configuration");
 	pj_verify(fuzz_plain, NULL, tok, len, NULL, FUZZ_NOW, PJ_VERIFY_NO_FETCH, &res);
 	fuzz_check_result(&res, NULL, fuzz_plain->v[0]->leeway);
 	pj_verify(fuzz_mapped, NULL, tok, len, "bob", FUZZ_NOW, PJ_VERIFY_NO_FETCH, &res);
