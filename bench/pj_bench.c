@@ -554,8 +554,9 @@ op_claims(void *p)
 	int r;
 
 	if ((r = pj_claims_check_time(a->jws->payload, (int64_t)time(NULL), a->cfg->leeway,
-	    a->cfg->max_lifetime)) == 0 && (r = pj_claims_check_iss_aud(a->jws->payload, a->cfg)) == 0)
-		r = pj_claims_check_required(a->jws->payload, a->cfg);
+	    a->cfg->max_lifetime, NULL)) == 0 && (r = pj_claims_check_aud(a->jws->payload, a->cfg, NULL)) == 0 &&
+	    (r = pj_claims_check_typ(a->jws->header, a->cfg, NULL)) == 0)
+		r = pj_claims_check_policy(a->jws->payload, a->cfg, NULL);
 	return r;
 }
 

@@ -12,6 +12,7 @@
 #include "conf.h"
 #include "err.h"
 #include "fuzz.h"
+#include "json.h"
 #include "usermap.h"
 #include "verify.h"
 
@@ -64,6 +65,58 @@ fuzz_check_field(const char *f)
 			fuzz_fail("a result field holds an unescaped byte");
 }
 
+/* Both log forms of a verdict: the JSON one parses (strict pass) into the
+ * 13 fields in order, all strings; the text one reads back as exactly the
+ * 13 key=value pairs, printable ASCII only. Hostile PAM items included. */
+static inline void
+fuzz_check_lines(const struct pj_result *res)
+{
+	static const char *const keys[] = {"result", "reason", "service", "pam_user", "rhost",
+		"issuer_name", "user", "fields", "iss", "sub", "kid", "jti", "detail"};
+	struct pj_verdict_ctx ctx = {"sshd", "x\" reason=ok\nuser=\"root", "\\\x7f", 1};
+	char line[PJ_VERDICT_LINE_MAX];
+	const char *p = line;
+	const cJSON *it;
+	cJSON *o = NULL;
+	size_t i = 0;
+
+	pj_verdict_line(res, &ctx, line, sizeof(line));
+	if (pj_json_parse(line, strlen(line), 1, &o) != 0)
+		fuzz_fail("the JSON verdict line does not parse");
+	cJSON_ArrayForEach(it, o) {
+		if (i >= 13 || strcmp(it->string, keys[i]) != 0 || !cJSON_IsString(it))
+			fuzz_fail("the JSON verdict line's fields are not the 13, in order, strings");
+		i++;
+	}
+	cJSON_Delete(o);
+	if (i != 13)
+		fuzz_fail("the JSON verdict line lacks a field");
+	ctx.json = 0;
+	pj_verdict_line(res, &ctx, line, sizeof(line));
+	for (i = 0; i < 13; i++) {
+		size_t k = strlen(keys[i]);
+
+		if (strncmp(p, keys[i], k) != 0 || p[k] != '=')
+			fuzz_fail("the text verdict line's fields are not the 13, in order");
+		p += k + 1;
+		if (*p == '"') {
+			const char *q = strchr(p + 1, '"');
+
+			if (q == NULL)
+				fuzz_fail("an unterminated quoted value");
+			p = q + 1;
+		} else {
+			p += strcspn(p, " \"");
+		}
+		if (*p != (i == 12 ? '\0' : ' '))
+			fuzz_fail("a value runs into the next field");
+		p += i < 12;
+	}
+	for (p = line; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			fuzz_fail("a byte outside printable ASCII in the text verdict line");
+}
+
 static inline void
 fuzz_check_result(const struct pj_result *res, const char *user, long leeway)
 {
@@ -108,7 +161,9 @@ fuzz_check_result(const struct pj_result *res, const char *user, long leeway)
 	case PJ_ERR_NO_KEY:
 	case PJ_ERR_BAD_SIGNATURE:
 	case PJ_ERR_KEYS_UNAVAILABLE:
-		/* Claims are looked at only after the signature. A malformed
+	case PJ_ERR_BAD_ISSUER:
+		/* Claims are looked at only after the signature (iss only
+		 * chooses the issuer, before it). A malformed
 		 * claim (1e400, a bad NumericDate) may still fail later. */
 		if (e != PJ_ERR_MALFORMED && res->verified)
 			fuzz_fail("verified, yet refused before the claims");
@@ -120,6 +175,7 @@ fuzz_check_result(const struct pj_result *res, const char *user, long leeway)
 			fuzz_fail("a claim verdict on an unverified token");
 		break;
 	}
+	fuzz_check_lines(res);
 	/* A verdict without its row in err.c's table would map to 0: success. */
 	if ((e == 0) != (pj_err_pam(e) == PAM_SUCCESS))
 		fuzz_fail("a refusal that maps to PAM_SUCCESS, or the reverse");

@@ -17,6 +17,7 @@
 #include "conf.h"
 #include "err.h"
 #include "log.h"
+#include "user.h"
 #include "usermap.h"
 #include "util.h"
 
@@ -801,22 +802,10 @@ path_check(const char *path, int want_dir, int type_is_error)
 static int
 fetch_user_is_root(const char *name)
 {
-	struct passwd pw, *res = NULL;
-	size_t cap = 16384;
+	struct passwd pw;
 	char *buf = NULL;
-	int e, root = 0;
+	int root = pj_user_lookup(name, &pw, &buf) == 0 && pw.pw_uid == 0;
 
-	for (;;) {
-		if ((buf = malloc(cap)) == NULL)
-			return 0;
-		e = getpwnam_r(name, &pw, buf, cap, &res);
-		if (e != ERANGE || cap >= 1024 * 1024)
-			break;
-		free(buf);
-		cap *= 4;
-	}
-	if (e == 0 && res != NULL && res->pw_uid == 0)
-		root = 1;
 	free(buf);
 	return root;
 }

@@ -11,16 +11,28 @@
 #include "entry.h"
 #include "err.h"
 #include "util.h"
+#include "verdict.h"
 #include "verify.h"
 
-static void
-log_verdict(const struct pj_log *lg, const struct pj_result *res)
+static const char *
+item_str(pam_handle_t *pamh, int type)
 {
-	pj_log(lg, res->err == 0 ? LOG_NOTICE : LOG_WARNING,
-	    "result=%s reason=%s user=\"%s\" fields=%s iss=\"%s\" sub=\"%s\" kid=\"%s\" jti=\"%s\" (%s)",
-	    res->err == 0 ? "accept" : "reject", pj_err_reason(res->err), res->user,
-	    res->verified ? "verified" : "unverified", res->iss, res->sub, res->kid, res->jti,
-	    res->detail);
+	const void *v = NULL;
+
+	return pam_get_item(pamh, type, &v) == PAM_SUCCESS ? v : NULL;
+}
+
+/* One line per verdict, in the admin's chosen format (pam_jwt(8)). */
+static void
+log_verdict(pam_handle_t *pamh, const struct pj_log *lg, int json, const struct pj_result *res)
+{
+	struct pj_verdict_ctx ctx = {
+		item_str(pamh, PAM_SERVICE), item_str(pamh, PAM_USER), item_str(pamh, PAM_RHOST), json
+	};
+	char line[PJ_VERDICT_LINE_MAX];
+
+	pj_log(lg, res->err == 0 ? LOG_NOTICE : LOG_WARNING, "%s",
+	    pj_verdict_line(res, &ctx, line, sizeof(line)));
 }
 
 PAM_EXTERN int
@@ -45,13 +57,11 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		ret = (pr == PAM_CONV_ERR || pr == PAM_BUF_ERR) ? pr : PAM_AUTH_ERR;
 		goto out;
 	}
-	if ((r = pj_entry_get_token(pamh, cfg->v[0], &lg, &tok, &len)) != 0) {
-		pj_log(&lg, LOG_WARNING, "result=reject reason=%s (no token)", pj_err_reason(r));
-		ret = pj_err_pam(r);
-		goto out;
-	}
-	pj_verify(cfg, &lg, tok, len, user, (int64_t)time(NULL), 0, &res);
-	log_verdict(&lg, &res);
+	if ((r = pj_entry_get_token(pamh, cfg->v[0], &lg, &tok, &len)) != 0)
+		pj_result_fail(&res, r);
+	else
+		pj_verify(cfg, &lg, tok, len, user, (int64_t)time(NULL), 0, &res);
+	log_verdict(pamh, &lg, cfg->v[0]->log_format == PJ_LOG_FORMAT_JSON, &res);
 	ret = pj_err_pam(res.err);
 out:
 	pj_freezero(tok, PJ_ENTRY_BUF);

@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "conf.h"
+#include "entry.h"
 #include "err.h"
 #include "keys.h"
 #include "util.h"
@@ -185,10 +186,10 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (r == PJ_ERR_TOO_LARGE) {
-		/* Judge it through the pipeline all the same: too_large. */
-		memset(&res, 0, sizeof(res));
-		res.err = PJ_ERR_TOO_LARGE;
-		snprintf(res.detail, sizeof(res.detail), "token larger than 16384 bytes");
+		pj_result_fail(&res, PJ_ERR_TOO_LARGE);
+	} else if (pj_answer_replaced(buf, buflen)) {
+		/* The module's rule, on the raw input: sshd's made-up answer. */
+		pj_result_fail(&res, PJ_ERR_ANSWER_REPLACED);
 	} else {
 		tok = buf;
 		len = buflen;

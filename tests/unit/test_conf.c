@@ -767,7 +767,7 @@ test_user_map(void **state)
 	assert_int_equal(parse2(kv(a, sizeof(a), "user_map", path), NULL, &cfg), 0);
 	assert_non_null(cfg->user_map);
 	assert_string_equal(cfg->user_map_path, path);
-	assert_int_equal(pj_usermap_map(cfg->user_map, "bob@corp.example", 16, out, sizeof(out)), 0);
+	assert_int_equal(pj_usermap_map(cfg->user_map, "bob@corp.example", 16, out, sizeof(out), NULL), 0);
 	assert_string_equal(out, "staff");
 	conf_free(cfg);
 	/* A bad map is a configuration error. */
