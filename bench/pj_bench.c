@@ -1337,7 +1337,9 @@ main(int argc, char **argv)
 	if (o.rounds < 3 || o.rounds > MAXR || !(o.scale > 0))
 		usage();
 	if (o.user == NULL) {
-		if ((pw = getpwuid(geteuid())) == NULL)
+		/* uid 0 is reached only by a literal map rule: as root, log in
+		 * as bin, an account every Debian has. */
+		if ((pw = getpwuid(geteuid() == 0 ? 2 : geteuid())) == NULL)
 			die("who am I?");
 		o.user = strdup(pw->pw_name);
 	}

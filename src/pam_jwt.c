@@ -1,6 +1,7 @@
 /* PAM entry points only: options, token, pj_verify, one log line. */
 #include "config.h"
 
+#include <string.h>
 #include <time.h>
 
 #define PAM_SM_AUTH
@@ -48,6 +49,14 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 
 	(void)flags;
 	if ((r = pj_configs_load(argc, argv, PJ_CONF_MODULE, &lg, &cfg)) != 0) {
+		/* The message above names the key and line; the verdict line
+		 * follows in the format the arguments ask for, if they say. */
+		int json = 0;
+
+		for (int i = 0; i < argc; i++)
+			json |= argv[i] != NULL && strcmp(argv[i], "log_format=json") == 0;
+		pj_result_fail(&res, r);
+		log_verdict(pamh, &lg, json, &res);
 		ret = pj_err_pam(r);
 		goto out;
 	}

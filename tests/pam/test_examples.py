@@ -146,7 +146,7 @@ def main():
               repository_owner_id="1234567", event_name="push", ref="refs/heads/main")
     t.eq(login(conf, "deploy", tok(iss, aud, **gh)), mapped_to("deploy"),
          "github-actions: acme/api main push maps to deploy")
-    t.eq(login(conf, "root", tok(iss, aud, **gh)), "PAM_AUTH_ERR",
+    t.eq(login(conf, "bin", tok(iss, aud, **gh)), "PAM_AUTH_ERR",
          "github-actions: the same token for another user refused")
     pr = dict(gh, sub="repo:acme/api:pull_request", event_name="pull_request", ref="refs/pull/7/merge")
     t.eq(login(conf, "deploy", tok(iss, aud, **pr)), "PAM_AUTH_ERR", "github-actions: pull-request token refused")
@@ -184,13 +184,13 @@ def main():
     t.eq(login(conf, "svc-builder", tok(iss, aud, sub="spiffe://exampleXorg/ns/prod/sa/builder")), "PAM_AUTH_ERR",
          "spiffe: the dot is literal")
     # sshd and sudo option files.
-    for name, user in (("sshd", "root"), ("sudo", "root")):
+    for name, user in (("sshd", "bin"), ("sudo", "bin")):
         conf, iss, aud = install(name)
         t.eq(login(conf, user, tok(iss, aud, sub=user)), "PAM_SUCCESS", "%s.conf: a valid token accepted" % name)
         t.eq(login(conf, user, tok(iss, aud + "x", sub=user)), "PAM_AUTH_ERR", "%s.conf: wrong audience refused" % name)
     conf, iss, aud = install("sudo")
     now = int(time.time())
-    t.eq(login(conf, "root", tok(iss, aud, sub="root", iat=now, exp=now + 601)), "PAM_AUTH_ERR",
+    t.eq(login(conf, "bin", tok(iss, aud, sub="bin", iat=now, exp=now + 601)), "PAM_AUTH_ERR",
          "sudo.conf: a lifetime over 600 s refused")
     multi_issuer()
     # pam.d files: their module lines parse with our module (paths substituted).
