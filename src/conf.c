@@ -682,7 +682,7 @@ conf_header(struct ps *ps, char *l, int *cur)
 		trim_str(&rest);
 	if (end == NULL || (rest[0] != '\0' && rest[0] != '#') || strncmp(l, "[issuer", 7) != 0 ||
 	    (l[7] != ' ' && l[7] != '\t')) {
-		conf_err(ps, "", ps->line, "expected a section header \"[issuer NAME]\"");
+		conf_err(ps, "[issuer]", ps->line, "expected a section header \"[issuer NAME]\"");
 		return PJ_ERR_CONFIG;
 	}
 	*end = '\0';
@@ -691,17 +691,17 @@ conf_header(struct ps *ps, char *l, int *cur)
 	n = strlen(name);
 	if (n == 0 || n > CONF_NAME_MAX || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n ||
 	    name[0] == '_' || name[0] == '-') {
-		conf_err(ps, "", ps->line,
+		conf_err(ps, "[issuer]", ps->line,
 		    "section name \"%s\": 1 to %d bytes of a-z, 0-9, '_' and '-', starting with a letter or digit",
 		    pj_escape(e, name, n), CONF_NAME_MAX);
 		return PJ_ERR_CONFIG;
 	}
 	if ((j = sect_find(sc, name)) >= 0) {
-		conf_err(ps, "", ps->line, "section \"%s\" already at line %d", name, sc->line[j]);
+		conf_err(ps, "[issuer]", ps->line, "section \"%s\" already at line %d", name, sc->line[j]);
 		return PJ_ERR_CONFIG;
 	}
 	if (sc->n == CONF_SECTIONS_MAX) {
-		conf_err(ps, "", ps->line, "more than %d sections", CONF_SECTIONS_MAX);
+		conf_err(ps, "[issuer]", ps->line, "more than %d sections", CONF_SECTIONS_MAX);
 		return PJ_ERR_CONFIG;
 	}
 	memcpy(sc->name[sc->n], name, n + 1);

@@ -1103,7 +1103,7 @@ test_sections_errors(void **state)
 
 	/* Section names. */
 	assert_int_equal(rc_sec("audience = a\n[issuer Corp]\nissuer = " CORP "\n", NULL, NULL,
-	    "sec.conf:2:"), PJ_ERR_CONFIG);
+	    "sec.conf:2: [issuer]: section name \"Corp\""), PJ_ERR_CONFIG);
 	assert_int_equal(rc_sec("audience = a\n[issuer -corp]\nissuer = " CORP "\n", NULL, NULL, NULL),
 	    PJ_ERR_CONFIG);
 	assert_int_equal(rc_sec("audience = a\n[issuer _corp]\nissuer = " CORP "\n", NULL, NULL, NULL),
@@ -1129,7 +1129,7 @@ test_sections_errors(void **state)
 	assert_int_equal(rc_sec(text, NULL, NULL, "sec.conf:2:"), PJ_ERR_CONFIG);
 	/* Each NAME once. */
 	assert_int_equal(rc_sec("audience = a\n[issuer one]\nissuer = " CORP "\n[issuer one]\nissuer = "
-	    CORP "/2\n", NULL, NULL, "sec.conf:4: section \"one\" already at line 2"), PJ_ERR_CONFIG);
+	    CORP "/2\n", NULL, NULL, "sec.conf:4: [issuer]: section \"one\" already at line 2"), PJ_ERR_CONFIG);
 
 	/* Every section ends up with issuer and audience: the error names its header. */
 	assert_int_equal(rc_sec("audience = a\n[issuer one]\nissuer = " CORP "\n[issuer two]\nleeway = 1\n",
