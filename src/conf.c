@@ -419,7 +419,8 @@ set_issuers(struct ps *ps, const struct conf_key *k, char *v)
 			return PJ_ERR_CONFIG;
 		}
 		if ((j = sect_find(sc, item)) < 0 || sc->accept[j]) {
-			conf_err(ps, k->name, ps->line, "\"%s\": %s", pj_escape(e, item, strlen(item)),
+			conf_err(ps, k->name, ps->line, "\"%s\": %s",
+			    pj_escape(e, item, strlen(item)),
 			    j < 0 ? "no such [issuer NAME] section" : "named twice");
 			return PJ_ERR_CONFIG;
 		}
@@ -480,10 +481,12 @@ conf_set(struct ps *ps, char *key, char *val)
 		return PJ_ERR_CONFIG;
 	}
 	if (k->scope == SC_GLOBAL && ps->header > 0) {
-		conf_err(ps, key, ps->line, "a global key: only before the first [issuer NAME] section");
+		conf_err(ps, key, ps->line,
+		    "a global key: only before the first [issuer NAME] section");
 		return PJ_ERR_CONFIG;
 	}
-	if (k->scope == SC_ISSUER && ps->line == FROM_ARGS && ps->sects != NULL && ps->sects->n > 0) {
+	if (k->scope == SC_ISSUER && ps->line == FROM_ARGS && ps->sects != NULL &&
+	    ps->sects->n > 0) {
 		conf_err(ps, key, ps->line,
 		    "a per-issuer key: with [issuer NAME] sections it belongs in the file");
 		return PJ_ERR_CONFIG;
@@ -571,7 +574,8 @@ conf_set(struct ps *ps, char *key, char *val)
 			    pj_escape(e, val, strlen(val)));
 			return PJ_ERR_CONFIG;
 		}
-		cfg->log_format = strcmp(val, "json") == 0 ? PJ_LOG_FORMAT_JSON : PJ_LOG_FORMAT_TEXT;
+		cfg->log_format =
+		    strcmp(val, "json") == 0 ? PJ_LOG_FORMAT_JSON : PJ_LOG_FORMAT_TEXT;
 		return 0;
 	case K_ISSUERS:
 		return set_issuers(ps, k, val);
@@ -689,15 +693,17 @@ conf_header(struct ps *ps, char *l, int *cur)
 	name = l + 8;
 	trim_str(&name);
 	n = strlen(name);
-	if (n == 0 || n > CONF_NAME_MAX || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n ||
-	    name[0] == '_' || name[0] == '-') {
+	if (n == 0 || n > CONF_NAME_MAX ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n || name[0] == '_' ||
+	    name[0] == '-') {
 		conf_err(ps, "[issuer]", ps->line,
-		    "section name \"%s\": 1 to %d bytes of a-z, 0-9, '_' and '-', starting with a letter or digit",
-		    pj_escape(e, name, n), CONF_NAME_MAX);
+		    "section name \"%s\": 1 to %d bytes of a-z, 0-9, '_' and '-', "
+		    "starting with a letter or digit", pj_escape(e, name, n), CONF_NAME_MAX);
 		return PJ_ERR_CONFIG;
 	}
 	if ((j = sect_find(sc, name)) >= 0) {
-		conf_err(ps, "[issuer]", ps->line, "section \"%s\" already at line %d", name, sc->line[j]);
+		conf_err(ps, "[issuer]", ps->line, "section \"%s\" already at line %d", name,
+		    sc->line[j]);
 		return PJ_ERR_CONFIG;
 	}
 	if (sc->n == CONF_SECTIONS_MAX) {
@@ -869,22 +875,20 @@ conf_finish(struct ps *ps)
 		    (r = set_str(cfg, &keys[defs[i].key], defs[i].def)) != 0)
 			return r;
 	}
-	if (cfg->issuer == NULL) {
-		conf_err(ps, "issuer", ps->header > 0 ? ps->header : FROM_NOWHERE,
-		    ps->header > 0 ? "required in every section (or among the defaults)" : "required");
-		return PJ_ERR_CONFIG;
-	}
-	if (cfg->n_audiences == 0) {
-		conf_err(ps, "audience", ps->header > 0 ? ps->header : FROM_NOWHERE,
-		    ps->header > 0 ? "required in every section (or among the defaults)" : "required");
+	if (cfg->issuer == NULL || cfg->n_audiences == 0) {
+		conf_err(ps, cfg->issuer == NULL ? "issuer" : "audience",
+		    ps->header > 0 ? ps->header : FROM_NOWHERE,
+		    ps->header > 0 ? "required in every section (or among the defaults)" :
+				     "required");
 		return PJ_ERR_CONFIG;
 	}
 	if ((r = shared_unpinned(cfg)) >= 0) {
 		const char *const *c = shared_issuers[r].claims;
 
 		conf_err(ps, "issuer", ps->from[KEY_ISSUER],
-		    "%s signs for every customer of its service: pin the owner with require_claim = %s=ID%s%s%s",
-		    cfg->issuer, c[0], c[1] != NULL ? " (or " : "", c[1] != NULL ? c[1] : "",
+		    "%s signs for every customer of its service: "
+		    "pin the owner with require_claim = %s=ID%s%s%s", cfg->issuer, c[0],
+		    c[1] != NULL ? " (or " : "", c[1] != NULL ? c[1] : "",
 		    c[1] != NULL ? "=ID)" : "");
 		return PJ_ERR_CONFIG;
 	}
@@ -971,9 +975,9 @@ one_section_per_issuer(const struct pj_log *lg, const struct pj_configs *set)
 			if (strcmp(set->v[i]->issuer, set->v[j]->issuer) != 0)
 				continue;
 			conf_err(&ep, "issuer", set->v[i]->header_line,
-			    "[issuer %s] has the issuer of [issuer %s] (line %d) and this PAM line accepts both: "
-			    "name one of them in issuers=", set->v[i]->name, set->v[j]->name,
-			    set->v[j]->header_line);
+			    "[issuer %s] has the issuer of [issuer %s] (line %d) and this PAM line "
+			    "accepts both: name one of them in issuers=", set->v[i]->name,
+			    set->v[j]->name, set->v[j]->header_line);
 			return PJ_ERR_CONFIG;
 		}
 	}
@@ -1217,13 +1221,15 @@ dump_origin(const struct pj_config *cfg, int i)
 		return NULL;
 	if (i == KEY_REQUIRE_SCOPE) {
 		for (size_t j = 0; j < cfg->n_scopes; j++)
-			cJSON_AddItemToArray(a, cJSON_CreateString(origin_str(cfg, cfg->scope_origins[j], b, sizeof(b))));
+			cJSON_AddItemToArray(a, cJSON_CreateString(
+			    origin_str(cfg, cfg->scope_origins[j], b, sizeof(b))));
 	} else {
 		const struct pj_claim_req *v = i == KEY_DENY_CLAIM ? cfg->denies : cfg->reqs;
 		size_t n = i == KEY_DENY_CLAIM ? cfg->n_denies : cfg->n_reqs;
 
 		for (size_t j = 0; j < n; j++)
-			cJSON_AddItemToArray(a, cJSON_CreateString(origin_str(cfg, v[j].origin, b, sizeof(b))));
+			cJSON_AddItemToArray(a,
+			    cJSON_CreateString(origin_str(cfg, v[j].origin, b, sizeof(b))));
 	}
 	return a;
 }
@@ -1235,7 +1241,8 @@ dump_section(const struct pj_config *cfg)
 
 	if (o == NULL || st == NULL)
 		goto nomem;
-	cJSON_AddItemToObject(o, "name", cfg->name != NULL ? cJSON_CreateString(cfg->name) : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "name",
+	    cfg->name != NULL ? cJSON_CreateString(cfg->name) : cJSON_CreateNull());
 	cJSON_AddItemToObject(o, "settings", st);
 	for (int i = 0; i < KEY_COUNT; i++) {
 		if (i == KEY_ISSUERS)
@@ -1265,7 +1272,8 @@ dump_text(const struct pj_config *cfg, FILE *out)
 	char b[PATH_MAX + 16], e[PJ_ESC_MAX];
 
 	if (cfg->name != NULL)
-		fprintf(out, "[issuer %s]  (%s)\n", cfg->name, origin_str(cfg, cfg->header_line, b, sizeof(b)));
+		fprintf(out, "[issuer %s]  (%s)\n", cfg->name,
+		    origin_str(cfg, cfg->header_line, b, sizeof(b)));
 	else
 		fputs("[single issuer]\n", out);
 	for (int i = 0; i < KEY_COUNT; i++) {
@@ -1285,7 +1293,8 @@ dump_text(const struct pj_config *cfg, FILE *out)
 			for (int j = 0; j < n; j++) {
 				const char *s = cJSON_GetArrayItem(v, j)->valuestring;
 
-				fprintf(out, "  %s = %s  (%s)\n", keys[i].name, pj_escape(e, s, strlen(s)),
+				fprintf(out, "  %s = %s  (%s)\n", keys[i].name,
+				    pj_escape(e, s, strlen(s)),
 				    cJSON_GetArrayItem(f, j)->valuestring);
 			}
 		} else {
