@@ -24,7 +24,15 @@ reason_words(int err)
 	case PJ_ERR_NO_KEY: return "no single usable key fits this token";
 	case PJ_ERR_KEYS_UNAVAILABLE: return "no usable key set (nothing cached, and no fetch succeeded)";
 	case PJ_ERR_BAD_SIGNATURE: return "signature does not verify";
+	case PJ_ERR_EXPIRED: return "token expired (or has no exp)";
+	case PJ_ERR_NOT_YET_VALID: return "token not valid yet (nbf)";
+	case PJ_ERR_ISSUED_IN_FUTURE: return "token issued in the future (iat)";
+	case PJ_ERR_LIFETIME_TOO_LONG: return "token lifetime above max_lifetime (or no iat)";
 	case PJ_ERR_BAD_ISSUER: return "iss is not an accepted issuer";
+	case PJ_ERR_BAD_AUDIENCE: return "aud holds none of the configured audiences";
+	case PJ_ERR_CLAIM_DENIED: return "a deny_claim holds";
+	case PJ_ERR_CLAIM_MISMATCH: return "a require_claim or require_scope does not hold";
+	case PJ_ERR_WRONG_USER: return "token is for another user";
 	case PJ_ERR_NO_USER_MAPPING: return "no user mapping for this token";
 	case PJ_ERR_BAD_USER_NAME: return "mapped user name is not a safe name";
 	case PJ_ERR_USER_UNKNOWN: return "mapped user does not exist";

@@ -247,8 +247,10 @@ def test_hostile():
     for i, v in enumerate(nasty):
         label = "hostile %d" % i
         case(label + ": jti", "wrong_user", base(), [token(sub="daemon", jti=v)])
-        case(label + ": sub (bad name)", "bad_user_name", base(), [token(sub=v)])
-        case(label + ": aud", "bad_audience", base(), [token(aud=[v, v, v, v])])
+        # over 256 bytes a user claim maps to nothing at all
+        case(label + ": sub (bad name)", "bad_user_name" if len(v.encode()) <= 256 else "no_user_mapping",
+             base(), [token(sub=v)])
+        case(label + ": aud", "bad_audience", base(), [token(aud=[v] * (4 if len(v) < 1000 else 1))])
         case(label + ": claim", "claim_mismatch", base() + " require_claim=team=blue", [token(team=v)])
         case(label + ": iss", "bad_issuer", base(), [token(iss=v)])
     for i, v in enumerate(['x" reason=ok user="root', "a\nresult=accept", "\\x22\u2028", "u" * 5000]):
