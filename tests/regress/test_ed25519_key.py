@@ -45,7 +45,7 @@ os.chmod(tmp, 0o755)
 
 def check(token, jwks):
     """(exit status, reason) of pam_jwt_check --json."""
-    cmd = [CHECK, "--json", "--user", "root", "issuer=" + ISS, "audience=" + AUD,
+    cmd = [CHECK, "--json", "--user", "bin", "issuer=" + ISS, "audience=" + AUD,
            "jwks_file=" + jwks, "algorithms=EdDSA"]
     p = subprocess.run(cmd, input=token.encode(), capture_output=True, timeout=30)
     try:
@@ -61,8 +61,8 @@ def main():
     key = mint.gen_key("Ed25519", kid="d1")
     good = os.path.join(tmp, "good.jwks")
     mint.write_jwks(good, [mint.public_jwk(key)], 0o644)
-    tok = mint.sign(key, "EdDSA", mint.claims(iss=ISS, aud=AUD, sub="root"), {"kid": "d1"})
-    bare = mint.sign(key, "EdDSA", mint.claims(iss=ISS, aud=AUD, sub="root"))
+    tok = mint.sign(key, "EdDSA", mint.claims(iss=ISS, aud=AUD, sub="bin"), {"kid": "d1"})
+    bare = mint.sign(key, "EdDSA", mint.claims(iss=ISS, aud=AUD, sub="bin"))
     # Control: the same token against the real key is accepted.
     t.eq(check(tok, good), (0, "ok"), "Ed25519 control: the key's own x -> ok")
     for i, (what, x) in enumerate(sorted(BAD_X.items())):
