@@ -166,27 +166,6 @@ set_str(struct pj_config *cfg, const struct conf_key *k, const char *v)
 	return 0;
 }
 
-/* Decimal digits only: no sign, no spaces; out of range before overflow. */
-static int
-parse_num(const char *s, long min, long max, long *out)
-{
-	long v = 0;
-
-	if (*s == '\0')
-		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		v = v * 10 + (*s - '0');
-		if (v > max)
-			return -2;
-	}
-	if (v < min)
-		return -2;
-	*out = v;
-	return 0;
-}
-
 /* https://AUTHORITY[/...], printable ASCII only, no userinfo; the issuer,
  * an OIDC identifier, takes no query or fragment either. */
 static int
@@ -531,7 +510,7 @@ conf_set(struct ps *ps, char *key, char *val)
 	case K_CONFIG:
 		return 0;	/* read before the arguments are applied */
 	case K_NUM:
-		if ((rc = parse_num(val, k->min, k->max, (long *)(void *)((char *)cfg + k->off))) != 0) {
+		if ((rc = pj_parse_num(val, k->min, k->max, (long *)(void *)((char *)cfg + k->off))) != 0) {
 			conf_err(ps, key, ps->line, "\"%s\": %s %ld to %ld", pj_escape(e, val, strlen(val)),
 			    rc == -1 ? "not a plain decimal number; expected" : "out of range", k->min,
 			    k->max);

@@ -135,3 +135,23 @@ pj_sleep_ms(long ms)
 
 	nanosleep(&ts, NULL);
 }
+
+int
+pj_parse_num(const char *s, long min, long max, long *out)
+{
+	long v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (*s - '0');
+		if (v > max)
+			return -2;
+	}
+	if (v < min)
+		return -2;
+	*out = v;
+	return 0;
+}

@@ -21,6 +21,11 @@ int pj_read_all(int fd, size_t max, char **buf, size_t *len);
 /* Trim ASCII whitespace at both ends of [*p, *p + *len). */
 void pj_trim(const char **p, size_t *len);
 
+/* Decimal digits only (no sign, no spaces) in min..max: 0 and *out; -1 for
+ * anything else than digits, -2 out of range (max below LONG_MAX / 10:
+ * it stops before overflow). */
+int pj_parse_num(const char *s, long min, long max, long *out);
+
 /* Wipe and free (free(NULL) is fine). */
 void pj_freezero(void *p, size_t len);
 
