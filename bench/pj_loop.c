@@ -1,14 +1,19 @@
 /*
- * pj_loop: the PAM side of the benchmark, run by pj_bench as a child. It
- * links libpam and libc only, as a PAM host without OpenSSL (sudo, su,
- * login) is: whatever pam_jwt.so loads, it loads itself, per handle unless
- * it stays resident.
+ * pj_loop: the PAM side of the benchmark, run by pj_bench as a child. Built
+ * twice: bench/pj_loop links libpam and libc only, as a PAM host without
+ * OpenSSL (sudo, su, login) is: whatever pam_jwt.so loads, it loads itself,
+ * per handle unless it stays resident. bench/pj_loop_ssl also links
+ * libcrypto and uses it before its logins, as sshd does (PJ_LOOP_OPENSSL).
  *
  *   pj_loop loop CONFDIR USER WARMUP ROUNDS ITERS [pin=PATH]... LABEL:SERVICE:TOKENFILE...
  *	Each round runs ITERS logins (pam_start_confdir, pam_authenticate,
  *	pam_end) of each case in turn; prints "ROUND LABEL R NS" (mean
- *	nanoseconds per login). TOKENFILE "-": no conversation expected.
+ *	nanoseconds per login), in the order run (a label may come more than
+ *	once). TOKENFILE: tokens one a line, answered in turn, so that each
+ *	login sees the next one; "-": no conversation expected.
  *	pin=PATH keeps that module resident (dlopen RTLD_NODELETE first).
+ *   pj_loop once CONFDIR USER SERVICE TOKENFILE
+ *	This process's one login (the first token); prints "ONCE HWM_KB".
  *   pj_loop cold CONFDIR USER SERVICE TOKENFILE MODULE
  *	In this fresh process: dlopen(MODULE) as libpam does, then two logins;
  *	prints "COLD LOAD_NS FIRST_NS SECOND_NS CURL HWM_KB RESIDENT" (CURL: 1
@@ -28,11 +33,25 @@
 #include <time.h>
 
 #include <security/pam_appl.h>
+#ifdef PJ_LOOP_OPENSSL
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#endif
 
 #include "../tests/pam/pjpam.h"
 
+#define MAXTOK 256
+
+/* Tokens answered in turn; none: no conversation expected. */
+struct toks {
+	char *v[MAXTOK];
+	int n, next;
+};
+
 struct tcase {
-	char *label, *service, *token;
+	char *label, *service;
+	struct toks *tokens;
 };
 
 static long long
@@ -52,25 +71,50 @@ login(const char *confdir, const char *service, const char *user, const char *to
 	return pj_pam_login(confdir, service, user, NULL, &pc);
 }
 
-static char *
-read_token(const char *path)
+/* TOKENFILE: one token a line; "-": none. */
+static struct toks *
+read_tokens(const char *path)
 {
-	char buf[20000];
-	size_t n;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	struct toks *t;
 	FILE *f;
 
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		exit(2);
 	if (strcmp(path, "-") == 0)
-		return NULL;
+		return t;
 	if ((f = fopen(path, "r")) == NULL) {
 		perror(path);
 		exit(2);
 	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
+	while (t->n < MAXTOK && (n = getline(&line, &cap, f)) > 0) {
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' '))
+			line[--n] = '\0';
+		if (n > 0 && (t->v[t->n++] = strdup(line)) == NULL)
+			exit(2);
+	}
+	free(line);
 	fclose(f);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		n--;
-	buf[n] = '\0';
-	return strdup(buf);
+	if (t->n == 0) {
+		fprintf(stderr, "pj_loop: %s: no token\n", path);
+		exit(2);
+	}
+	return t;
+}
+
+/* The next token in turn, or NULL when there are none. */
+static const char *
+next_token(struct toks *t)
+{
+	const char *s;
+
+	if (t->n == 0)
+		return NULL;
+	s = t->v[t->next];
+	t->next = (t->next + 1) % t->n;
+	return s;
 }
 
 /* 1 when a mapping's path holds what. */
@@ -134,11 +178,11 @@ run_loop(int argc, char **argv)
 		*c1 = *c2 = '\0';
 		tc[i].label = s;
 		tc[i].service = c1 + 1;
-		tc[i].token = read_token(c2 + 1);
+		tc[i].tokens = read_tokens(c2 + 1);
 	}
 	for (int i = 0; i < n; i++) {
 		for (int w = 0; w < warmup; w++) {
-			if ((r = login(confdir, tc[i].service, user, tc[i].token)) != PAM_SUCCESS) {
+			if ((r = login(confdir, tc[i].service, user, next_token(tc[i].tokens))) != PAM_SUCCESS) {
 				printf("FAIL %s %d\n", tc[i].label, r);
 				return 1;
 			}
@@ -149,7 +193,7 @@ run_loop(int argc, char **argv)
 			long long t0 = now_ns(), t1;
 
 			for (int k = 0; k < iters; k++) {
-				if ((r = login(confdir, tc[i].service, user, tc[i].token)) != PAM_SUCCESS) {
+				if ((r = login(confdir, tc[i].service, user, next_token(tc[i].tokens))) != PAM_SUCCESS) {
 					printf("FAIL %s %d\n", tc[i].label, r);
 					return 1;
 				}
@@ -166,7 +210,7 @@ static int
 run_cold(char **argv)
 {
 	const char *confdir = argv[2], *user = argv[3], *service = argv[4], *module = argv[6];
-	char *tok = read_token(argv[5]);
+	const char *tok = next_token(read_tokens(argv[5]));
 	const char *base;
 	long long t0, t1, t2, t3;
 	void *h;
@@ -199,6 +243,38 @@ run_cold(char **argv)
 }
 
 static int
+run_once(char **argv)
+{
+	const char *tok = next_token(read_tokens(argv[5]));
+	int r;
+
+	if ((r = login(argv[2], argv[4], argv[3], tok)) != PAM_SUCCESS) {
+		printf("FAIL %s %d\n", argv[4], r);
+		return 1;
+	}
+	printf("ONCE %ld\n", rss_kb());
+	return 0;
+}
+
+#ifdef PJ_LOOP_OPENSSL
+/* What a host that uses OpenSSL has done before it asks PAM: loaded the
+ * configuration, hashed and drawn random bytes (sshd's key exchange). */
+static int
+host_openssl(void)
+{
+	unsigned char md[EVP_MAX_MD_SIZE], rnd[32];
+	unsigned int mdlen = 0;
+
+	if (OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL) != 1 ||
+	    EVP_Digest("pj_loop", 7, md, &mdlen, EVP_sha256(), NULL) != 1 || RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		fprintf(stderr, "pj_loop: OpenSSL set-up failed\n");
+		return -1;
+	}
+	return 0;
+}
+#endif
+
+static int
 run_load(int argc, char **argv)
 {
 	printf("BASE %ld\n", rss_kb());
@@ -218,13 +294,20 @@ run_load(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
+#ifdef PJ_LOOP_OPENSSL
+	if (host_openssl() != 0)
+		return 2;
+#endif
 	if (argc >= 8 && strcmp(argv[1], "loop") == 0)
 		return run_loop(argc, argv);
+	if (argc == 6 && strcmp(argv[1], "once") == 0)
+		return run_once(argv);
 	if (argc == 7 && strcmp(argv[1], "cold") == 0)
 		return run_cold(argv);
 	if (argc >= 3 && strcmp(argv[1], "load") == 0)
 		return run_load(argc, argv);
 	fprintf(stderr, "usage: pj_loop loop CONFDIR USER WARMUP ROUNDS ITERS [pin=PATH]... LABEL:SERVICE:TOKEN...\n"
+	    "       pj_loop once CONFDIR USER SERVICE TOKEN\n"
 	    "       pj_loop cold CONFDIR USER SERVICE TOKEN MODULE\n"
 	    "       pj_loop load PATH...\n");
 	return 2;
