@@ -139,6 +139,7 @@ struct results {
 	int have_cache;
 	/* pj_verify's steps */
 	struct stat3 st_conf_file, st_conf_cache, st_keys_file, st_keys_cache, st_pw;
+	struct stat3 st_conf_sect[2];	/* config= with 1 and 8 sections */
 	struct stat3 st_jws[NALG], st_sig[NALG], st_claims[NALG];
 	struct stat3 st_verify_file[NALG], st_verify_cache[NALG], st_lib_cache[NALG];
 	/* per process */
@@ -393,23 +394,30 @@ iters(const struct opts *o, int base)
 
 typedef int (*op_fn)(void *arg);
 
-/* rounds x n calls of op; the mean per call of each round, in microseconds. */
+/* rounds x n calls of op, each timed: the median call of each round, in
+ * microseconds (a burst of the machine's other work moves a mean, hardly a
+ * median). */
 static struct stat3
 measure(const char *what, op_fn op, void *arg, int rounds, int n)
 {
-	double v[MAXR];
+	double v[MAXR], *t;
 
+	if ((t = malloc((size_t)n * sizeof(*t))) == NULL)
+		die("out of memory");
 	for (int w = 0; w < n / 10 + 1; w++)
 		if (op(arg) != 0)
 			die("%s: the operation failed (warm-up)", what);
 	for (int r = 0; r < rounds; r++) {
-		long long t0 = now_ns();
+		for (int i = 0; i < n; i++) {
+			long long t0 = now_ns();
 
-		for (int i = 0; i < n; i++)
 			if (op(arg) != 0)
 				die("%s: the operation failed", what);
-		v[r] = (double)(now_ns() - t0) / n / 1000.0;
+			t[i] = (double)(now_ns() - t0) / 1000.0;
+		}
+		v[r] = summarize(t, n).med;
 	}
+	free(t);
 	return summarize(v, rounds);
 }
 
@@ -780,7 +788,7 @@ case_spec(const struct env *e, int c, char *label, size_t cap, char **spec)
 		die("out of memory");
 }
 
-/* One pj_loop process: floor, case 0, floor, case 1, ..., floor; the means
+/* One pj_loop process: floor, case 0, floor, case 1, ..., floor; the median logins
  * in microseconds per login, in that order, into v[0..2 * NCASE]. */
 static void
 loop_round(const struct env *e, int iters_n, double *v)
@@ -1185,7 +1193,8 @@ report(const struct opts *o, const struct results *r)
 	else
 		printf("not pinned; user %s\n\n", o->user);
 
-	printf("Per login, microseconds (medians of the rounds; raw, floor, module, floor, ... interleaved)\n");
+	printf("Per login, microseconds: each run's median login (or verify), the median over the rounds;\n"
+	    "raw, floor, module, floor, ... interleaved in every round\n");
 	printf("  raw     EVP_DigestVerify with a ready key, in this process (OpenSSL; EdDSA too)\n");
 	printf("  floor   pam_start_confdir + pam_authenticate + pam_end, \"auth required pam_permit.so\"\n");
 	printf("  module  the same loop, pam_jwt.so issuer= audience= jwks_file= (5-key JWKS),\n");
@@ -1256,6 +1265,8 @@ report(const struct opts *o, const struct results *r)
 	printf("  pj_verify's steps on their own, in this process:\n");
 	printf("  options (parse + checks), jwks_file config  %s\n", fmt3(b2, sizeof(b2), r->st_conf_file));
 	printf("  options (parse + checks), cache config      %s\n", fmt3(b2, sizeof(b2), r->st_conf_cache));
+	printf("  options, config= with 1 [issuer] section    %s\n", fmt3(b2, sizeof(b2), r->st_conf_sect[0]));
+	printf("  options, config= with 8 [issuer] sections   %s\n", fmt3(b2, sizeof(b2), r->st_conf_sect[1]));
 	printf("  keys: jwks_file read + JWKS parse           %s\n", fmt3(b2, sizeof(b2), r->st_keys_file));
 	printf("  keys: cache .meta + .jwks read + parse      %s\n", fmt3(b2, sizeof(b2), r->st_keys_cache));
 	printf("  getpwnam_r (%s)                           %s\n", o->user, fmt3(b2, sizeof(b2), r->st_pw));
@@ -1308,6 +1319,8 @@ report(const struct opts *o, const struct results *r)
 	    (long long)t, o->rounds, iters(o, LOGINS), o->cpu, OpenSSL_version(OPENSSL_VERSION),
 	    sodium_version_string());
 	json_stat(stdout, "floor", r->floor, 1);
+	json_stat(stdout, "step_options_sect1", r->st_conf_sect[0], 1);
+	json_stat(stdout, "step_options_sect8", r->st_conf_sect[1], 1);
 	printf("\"algs\":{");
 	for (int i = 0; i < NALG; i++) {
 		printf("\"%s\":{", alg_names[i]);
@@ -1580,6 +1593,19 @@ main(int argc, char **argv)
 		la.argc = e.cache_args.argc;
 		la.argv = e.cache_args.argv;
 		res.st_conf_cache = measure("options (cache)", op_conf, &la, o.rounds, nn);
+		for (int s = 0; s < 2; s++) {
+			char *c, *conf = path2(tmpdir, "conf");
+			const char *av1[2] = {NULL, NULL};
+
+			if (asprintf(&c, "config=%s/%s.conf", conf, sect_names[s]) < 0)
+				die("out of memory");
+			av1[0] = c;
+			la.argc = 1;
+			la.argv = av1;
+			res.st_conf_sect[s] = measure("options (config=)", op_conf, &la, o.rounds, nn);
+			free(c);
+			free(conf);
+		}
 		la.cfg = cf->v[0];
 		la.set = cf;
 		res.st_keys_file = measure("keys (file)", op_keys, &la, o.rounds, nn);

@@ -7,8 +7,8 @@
  *
  *   pj_loop loop CONFDIR USER WARMUP ROUNDS ITERS [pin=PATH]... LABEL:SERVICE:TOKENFILE...
  *	Each round runs ITERS logins (pam_start_confdir, pam_authenticate,
- *	pam_end) of each case in turn; prints "ROUND LABEL R NS" (mean
- *	nanoseconds per login), in the order run (a label may come more than
+ *	pam_end) of each case in turn, each login timed; prints "ROUND LABEL
+ *	R MEDIAN_NS MEAN_NS" (per login), in the order run (a label may come more than
  *	once). TOKENFILE: tokens one a line, answered in turn, so that each
  *	login sees the next one; "-": no conversation expected.
  *	pin=PATH keeps that module resident (dlopen RTLD_NODELETE first).
@@ -151,12 +151,21 @@ rss_kb(void)
 }
 
 static int
+cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
 run_loop(int argc, char **argv)
 {
 	const char *confdir = argv[2], *user = argv[3];
 	int warmup = atoi(argv[4]), rounds = atoi(argv[5]), iters = atoi(argv[6]);
 	int first = 7, n, r;
 	struct tcase *tc;
+	long long *t;
 
 	/* pin=PATH: keep that module resident, as if linked -z nodelete. */
 	for (; first < argc && strncmp(argv[first], "pin=", 4) == 0; first++) {
@@ -166,7 +175,8 @@ run_loop(int argc, char **argv)
 		}
 	}
 	n = argc - first;
-	if (n <= 0 || (tc = calloc((size_t)n, sizeof(*tc))) == NULL)
+	if (n <= 0 || iters <= 0 || (tc = calloc((size_t)n, sizeof(*tc))) == NULL ||
+	    (t = calloc((size_t)iters, sizeof(*t))) == NULL)
 		return 2;
 	for (int i = 0; i < n; i++) {
 		char *s = strdup(argv[first + i]), *c1, *c2;
@@ -190,16 +200,22 @@ run_loop(int argc, char **argv)
 	}
 	for (int rd = 0; rd < rounds; rd++) {
 		for (int i = 0; i < n; i++) {
-			long long t0 = now_ns(), t1;
+			long long sum = 0, med;
 
 			for (int k = 0; k < iters; k++) {
-				if ((r = login(confdir, tc[i].service, user, next_token(tc[i].tokens))) != PAM_SUCCESS) {
+				const char *tok = next_token(tc[i].tokens);
+				long long t0 = now_ns();
+
+				if ((r = login(confdir, tc[i].service, user, tok)) != PAM_SUCCESS) {
 					printf("FAIL %s %d\n", tc[i].label, r);
 					return 1;
 				}
+				t[k] = now_ns() - t0;
+				sum += t[k];
 			}
-			t1 = now_ns();
-			printf("ROUND %s %d %.1f\n", tc[i].label, rd, (double)(t1 - t0) / iters);
+			qsort(t, (size_t)iters, sizeof(*t), cmp_ll);
+			med = iters % 2 ? t[iters / 2] : (t[iters / 2 - 1] + t[iters / 2]) / 2;
+			printf("ROUND %s %d %lld %.1f\n", tc[i].label, rd, med, (double)sum / iters);
 			fflush(stdout);
 		}
 	}
