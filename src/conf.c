@@ -14,6 +14,7 @@
 #include "conf.h"
 #include "err.h"
 #include "log.h"
+#include "num.h"
 #include "usermap.h"
 #include "util.h"
 
@@ -129,27 +130,6 @@ set_str(struct pj_config *cfg, const struct conf_key *k, const char *v)
 		return PJ_ERR_NOMEM;
 	free(*slot);
 	*slot = d;
-	return 0;
-}
-
-/* Decimal digits only: no sign, no spaces; out of range before overflow. */
-static int
-parse_num(const char *s, long min, long max, long *out)
-{
-	long v = 0;
-
-	if (*s == '\0')
-		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		v = v * 10 + (*s - '0');
-		if (v > max)
-			return -2;
-	}
-	if (v < min)
-		return -2;
-	*out = v;
 	return 0;
 }
 
@@ -340,6 +320,7 @@ conf_set(struct ps *ps, char *key, char *val)
 	struct pj_config *cfg = ps->cfg;
 	const struct conf_key *k = NULL;
 	char e[PJ_ESC_MAX];
+	long long num;
 	int i, rc;
 
 	for (i = 0; i < KEY_COUNT; i++) {
@@ -387,12 +368,13 @@ conf_set(struct ps *ps, char *key, char *val)
 	case K_CONFIG:
 		return 0;	/* read before the arguments are applied */
 	case K_NUM:
-		if ((rc = parse_num(val, k->min, k->max, (long *)(void *)((char *)cfg + k->off))) != 0) {
+		if ((rc = pj_num_parse(val, strlen(val), k->min, k->max, 0, &num)) != 0) {
 			conf_err(ps, key, ps->line, "\"%s\": %s %ld to %ld", pj_escape(e, val, strlen(val)),
-			    rc == -1 ? "not a plain decimal number; expected" : "out of range", k->min,
-			    k->max);
+			    rc == PJ_ERR_MALFORMED ? "not a plain decimal number; expected" : "out of range",
+			    k->min, k->max);
 			return PJ_ERR_CONFIG;
 		}
+		*(long *)(void *)((char *)cfg + k->off) = (long)num;
 		return 0;
 	case K_ISSUER:
 	case K_URL:
