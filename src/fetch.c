@@ -303,7 +303,8 @@ child_set_ids(const struct ids *ids)
 		if (setgroups(ids->ngroups, ids->groups) != 0)
 			return -1;
 	}
-	if (setresgid(ids->gid, ids->gid, ids->gid) != 0 || setresuid(ids->uid, ids->uid, ids->uid) != 0)
+	if (setresgid(ids->gid, ids->gid, ids->gid) != 0 ||
+	    setresuid(ids->uid, ids->uid, ids->uid) != 0)
 		return -1;
 	return 0;
 }
@@ -359,7 +360,8 @@ child(const struct ids *ids, const int fds[3], int hfd, pid_t parent, char **arg
 	if (child_fds(fds, hfd) != 0)
 		_exit(CHILD_NOSTART);
 	if (child_set_ids(ids) != 0)
-		child_die(CHILD_PRIVS, "pam_jwt: fetch_helper not run: cannot set its user and group ids\n");
+		child_die(CHILD_PRIVS,
+		    "pam_jwt: fetch_helper not run: cannot set its user and group ids\n");
 	if (child_drop_caps() != 0)
 		child_die(CHILD_PRIVS, "pam_jwt: fetch_helper not run: cannot drop capabilities\n");
 	if ((why = child_check(ids)) != NULL)
@@ -417,7 +419,8 @@ spawn(const struct ids *ids, int hfd, char **argv, const char *ca, size_t calen,
 	pid_t parent = getpid();
 	int r = PJ_ERR_KEYS_UNAVAILABLE;
 
-	if (pipe2(pin, O_CLOEXEC) != 0 || pipe2(pout, O_CLOEXEC) != 0 || pipe2(perr, O_CLOEXEC) != 0) {
+	if (pipe2(pin, O_CLOEXEC) != 0 || pipe2(pout, O_CLOEXEC) != 0 ||
+	    pipe2(perr, O_CLOEXEC) != 0) {
 		*why = "cannot make pipes";
 		goto out;
 	}
@@ -652,9 +655,12 @@ judge(struct run *run, struct pj_fetch_out *out, const char **why)
 		return PJ_ERR_KEYS_UNAVAILABLE;
 	}
 	if (failed) {
-		*why = WIFSIGNALED(run->status) ? "fetch_helper killed by a signal"
-		    : WEXITSTATUS(run->status) == CHILD_PRIVS ? "fetch_helper not run: ids or capabilities"
-		    : "fetch_helper failed";
+		if (WIFSIGNALED(run->status))
+			*why = "fetch_helper killed by a signal";
+		else if (WEXITSTATUS(run->status) == CHILD_PRIVS)
+			*why = "fetch_helper not run: an id 0 or a capability would remain";
+		else
+			*why = "fetch_helper failed";
 		return PJ_ERR_KEYS_UNAVAILABLE;
 	}
 	if ((*why = parse_output(run->obuf, run->olen, out)) != NULL)

@@ -40,7 +40,9 @@ list_fds(FILE *out)
 	if ((d = opendir("/proc/self/fd")) == NULL)
 		return;
 	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.' || atoi(e->d_name) == dirfd(d) || atoi(e->d_name) == fileno(out))
+		/* Not counted: the two this program opened itself. */
+		if (e->d_name[0] == '.' || atoi(e->d_name) == dirfd(d) ||
+		    atoi(e->d_name) == fileno(out))
 			continue;
 		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
 		n = readlink(path, target, sizeof(target) - 1);

@@ -398,14 +398,16 @@ test_num_parse(void **state)
 	assert_int_equal(pj_num_parse("4", 1, 5, 100, 0, &v), PJ_ERR_TOO_LARGE);
 	assert_int_equal(pj_num_parse("9223372036854775807", 19, 0, INT64_MAX, 0, &v), 0);
 	assert_true(v == INT64_MAX);
-	assert_int_equal(pj_num_parse("9223372036854775808", 19, 0, INT64_MAX, 0, &v), PJ_ERR_TOO_LARGE);
+	assert_int_equal(pj_num_parse("9223372036854775808", 19, 0, INT64_MAX, 0, &v),
+	    PJ_ERR_TOO_LARGE);
 	assert_int_equal(pj_num_parse("99999999999999999999999999", 26, 0, INT64_MAX, 0, &v),
 	    PJ_ERR_TOO_LARGE);
 	assert_int_equal(pj_num_parse("00000000000000000000000000001", 29, 0, 5, 0, &v), 0);
 	assert_int_equal(v, 1);
 	assert_int_equal(pj_num_parse("1\0002", 3, 0, 1000, 0, &v), PJ_ERR_MALFORMED);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(pj_num_parse(bad[i], strlen(bad[i]), 0, 1000, 0, &v), PJ_ERR_MALFORMED);
+		assert_int_equal(pj_num_parse(bad[i], strlen(bad[i]), 0, 1000, 0, &v),
+		    PJ_ERR_MALFORMED);
 }
 
 int
