@@ -166,7 +166,20 @@ def t_root_inheritable():
     dropped("root with an inheritable set", rep, NOBODY.pw_uid, NOBODY.pw_gid, [NOBODY.pw_gid])
 
 
+def sanitized_mixed(name):
+    """A sanitizer build cannot run with real uid 0 and another effective
+    uid: exec makes such a process non-dumpable, so LeakSanitizer cannot
+    stop it to scan, and it cannot read its own ASAN_OPTIONS to be told not
+    to. The plain build runs these cases."""
+    if os.environ.get("PJ_SANITIZED"):
+        t.skip(name, "sanitizer build: LeakSanitizer fails in a process whose real and effective uid differ")
+        return True
+    return False
+
+
 def t_ruid0():
+    if sanitized_mixed("ruid 0, euid nobody"):
+        return
     # The reported case: real and saved uid 0, effective 65534, group 0 among the groups.
     # fetch_user (daemon) is none of those ids: the helper gets its ids, not the effective ones.
     pre = ident([0], (0, 0, 0), (0, NOBODY.pw_uid, 0))
@@ -182,6 +195,8 @@ def t_ruid0():
 
 def t_helper_0711():
     # A 0711 helper (as installed): a non-root caller cannot read it, only run it (O_PATH, execveat).
+    if sanitized_mixed("helper mode 0711"):
+        return
     os.chmod(HELPER, 0o711)
     try:
         pre = ident([0], (0, 0, 0), (0, NOBODY.pw_uid, 0))
