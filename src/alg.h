@@ -17,6 +17,7 @@ enum pj_alg {
 };
 
 #define PJ_ALG_BIT(a) (1u << (a))
+#define PJ_ALG_ALL ((1u << PJ_ALG_COUNT) - 1)
 #define PJ_ALG_DEFAULT \
 	(PJ_ALG_BIT(PJ_ALG_RS256) | PJ_ALG_BIT(PJ_ALG_PS256) | PJ_ALG_BIT(PJ_ALG_ES256) | PJ_ALG_BIT(PJ_ALG_EDDSA))
 

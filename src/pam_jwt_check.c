@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "conf.h"
+#include "entry.h"
 #include "err.h"
 #include "keys.h"
 #include "util.h"
@@ -27,7 +28,8 @@ static void
 usage(void)
 {
 	fputs("usage: pam_jwt_check [--config PATH] [key=value ...] [--user NAME] [--json] < token\n"
-	      "       pam_jwt_check --refresh [--config PATH] [key=value ...]\n", stderr);
+	      "       pam_jwt_check --refresh [--config PATH] [key=value ...]\n"
+	      "       pam_jwt_check --check-config [--config PATH] [key=value ...] [--json]\n", stderr);
 }
 
 static int
@@ -79,22 +81,59 @@ print_text(const struct pj_result *res)
 	    res->jti, res->verified ? "verified" : "unverified (signature not checked or failed)");
 }
 
+/* --check-config: every section and user_map loaded, the effective settings
+ * printed with their origins; 0, or 2 with the first error. */
+static int
+check_config_main(int nopts, const char **opts, int json, struct pj_log *lg, char *last)
+{
+	static const char pfx[] = "configuration error: ";
+	struct pj_configs *set = NULL;
+	const char *detail = last;
+	cJSON *o;
+	char *s;
+	int r;
+
+	lg->last = last;
+	if ((r = pj_configs_load(nopts, opts, PJ_CONF_TOOL, lg, &set)) == 0) {
+		r = pj_configs_dump(set, json, stdout);
+		pj_configs_free(set);
+		return r == 0 ? EXIT_ACCEPTED : EXIT_USAGE;
+	}
+	if (!json)
+		return EXIT_USAGE;	/* the error is on stderr already */
+	if (strncmp(detail, pfx, sizeof(pfx) - 1) == 0)
+		detail += sizeof(pfx) - 1;
+	if ((o = cJSON_CreateObject()) == NULL)
+		return EXIT_USAGE;
+	cJSON_AddBoolToObject(o, "ok", 0);
+	cJSON_AddStringToObject(o, "reason", r == PJ_ERR_CONFIG ? "config_error" : pj_err_reason(r));
+	cJSON_AddStringToObject(o, "detail", detail);
+	if ((s = cJSON_PrintUnformatted(o)) != NULL)
+		printf("%s\n", s);
+	free(s);
+	cJSON_Delete(o);
+	return EXIT_USAGE;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *opts[MAX_ARGS], *user = NULL, *tok = NULL;
 	char *cfgarg = NULL, *buf = NULL;
-	struct pj_config *cfg = NULL;
-	struct pj_log lg = {NULL, 0, 0};
+	struct pj_configs *cfg = NULL;
+	struct pj_log lg = {NULL, 0, 0, NULL};
 	struct pj_result res;
 	size_t nopts = 0, len = 0, buflen = 0;
-	int json = 0, refresh = 0, ret = EXIT_USAGE, r;
+	int json = 0, refresh = 0, check_config = 0, ret = EXIT_USAGE, r;
+	char last[PJ_LOG_LAST_MAX] = "";
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0) {
 			json = 1;
 		} else if (strcmp(argv[i], "--refresh") == 0) {
 			refresh = 1;
+		} else if (strcmp(argv[i], "--check-config") == 0) {
+			check_config = 1;
 		} else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc) {
 			user = argv[++i];
 		} else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
@@ -119,11 +158,22 @@ main(int argc, char **argv)
 			opts[nopts++] = argv[i];
 		}
 	}
-	if (pj_config_parse((int)nopts, opts, PJ_CONF_TOOL, &lg, &cfg) != 0)
+	if (check_config) {
+		ret = check_config_main((int)nopts, opts, json, &lg, last);
 		goto out;
-	lg.debug = cfg->debug;
+	}
+	if (pj_configs_load((int)nopts, opts, PJ_CONF_TOOL, &lg, &cfg) != 0)
+		goto out;
+	lg.debug = cfg->v[0]->debug;
 	if (refresh) {
-		r = pj_keys_refresh(cfg, &lg, (int64_t)time(NULL));
+		r = 0;
+		/* Every accepted issuer's keys; the worst outcome decides. */
+		for (size_t i = 0; i < cfg->n; i++) {
+			int ri = pj_keys_refresh(cfg->v[i], &lg, (int64_t)time(NULL));
+
+			if (ri != 0 && (r == 0 || ri == PJ_ERR_CONFIG))
+				r = ri;
+		}
 		ret = r == 0 ? EXIT_ACCEPTED : r == PJ_ERR_CONFIG ? EXIT_USAGE : EXIT_UNAVAILABLE;
 		goto out;
 	}
@@ -136,10 +186,10 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (r == PJ_ERR_TOO_LARGE) {
-		/* Judge it through the pipeline all the same: too_large. */
-		memset(&res, 0, sizeof(res));
-		res.err = PJ_ERR_TOO_LARGE;
-		snprintf(res.detail, sizeof(res.detail), "token larger than 16384 bytes");
+		pj_result_fail(&res, PJ_ERR_TOO_LARGE);
+	} else if (pj_answer_replaced(buf, buflen)) {
+		/* The module's rule, on the raw input: sshd's made-up answer. */
+		pj_result_fail(&res, PJ_ERR_ANSWER_REPLACED);
 	} else {
 		tok = buf;
 		len = buflen;
@@ -156,7 +206,7 @@ toomany:
 	fputs("pam_jwt_check: too many arguments\n", stderr);
 out:
 	pj_freezero(buf, buflen);
-	pj_config_free(cfg);
+	pj_configs_free(cfg);
 	free(cfgarg);
 	return ret;
 }

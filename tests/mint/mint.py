@@ -375,7 +375,7 @@ def claims(now=None, ttl=300, **extra):
     """A usual claim set; extra members override (value None removes)."""
     if now is None:
         now = int(time.time())
-    c = {"iss": "https://issuer.test", "aud": "ssh://host1", "sub": "root",
+    c = {"iss": "https://issuer.test", "aud": "ssh://host1", "sub": "bin",
          "iat": now, "nbf": now, "exp": now + ttl,
          "jti": b64url(os.urandom(12))}
     for k, v in extra.items():

@@ -490,7 +490,7 @@ test_document_shape(void **state)
 static void
 test_drop_is_logged_with_index_and_kid(void **state)
 {
-	const struct pj_log lg = {NULL, 0, 0};
+	const struct pj_log lg = {NULL, 0, 0, NULL};
 	struct pj_jwks *set = NULL;
 	cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "keys");
 	char *text, out[4096];
