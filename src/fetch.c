@@ -29,6 +29,7 @@
 #include "err.h"
 #include "fetch.h"
 #include "num.h"
+#include "user.h"
 #include "util.h"
 
 #define CA_MAX ((size_t)1024 * 1024)
@@ -36,7 +37,6 @@
 #define STATUS_LINE_MAX 32
 #define OUT_MAX (PJ_FETCH_MAX_BYTES + STATUS_LINE_MAX)
 #define ERR_MAX 512
-#define PW_BUF_MAX ((size_t)1024 * 1024)
 #define GROUPS_MAX 65536	/* the kernel's NGROUPS_MAX */
 #define WAIT_POLL_MS 2
 #define HELPER_FD 3		/* where the child holds the helper for execveat */
@@ -147,10 +147,10 @@ user_ids(const struct pj_config *cfg, const struct pj_log *lg, struct ids *ids)
 {
 	static const char *const defaults[] = {"_pam_jwt", "nobody"};
 	const char *names[2];
-	struct passwd pw, *res = NULL;
-	size_t n = 0, cap = 16384;
-	char *buf = NULL, *nb;
-	int e = 0, r;
+	struct passwd pw;
+	size_t n = 0, i;
+	char *buf = NULL;
+	int r = PJ_ERR_USER_UNKNOWN;
 
 	if (cfg->fetch_user != NULL)
 		names[n++] = cfg->fetch_user;
@@ -158,23 +158,12 @@ user_ids(const struct pj_config *cfg, const struct pj_log *lg, struct ids *ids)
 		names[n++] = defaults[0];
 		names[n++] = defaults[1];
 	}
-	for (size_t i = 0; i < n && res == NULL; i++) {
-		for (;;) {
-			if ((nb = realloc(buf, cap)) == NULL) {
-				free(buf);
-				return PJ_ERR_NOMEM;
-			}
-			buf = nb;
-			e = getpwnam_r(names[i], &pw, buf, cap, &res);
-			if (e != ERANGE || cap >= PW_BUF_MAX)
-				break;
-			cap *= 4;
-		}
-	}
-	if (res == NULL) {
-		pj_log(lg, LOG_ERR, "fetch_user %s: no such user%s%s", names[n - 1],
-		    e != 0 ? ": " : "", e != 0 ? strerror(e) : "");
-		free(buf);
+	for (i = 0; i < n && (r = pj_user_lookup(names[i], &pw, &buf)) != 0; i++)
+		if (r == PJ_ERR_NOMEM)
+			return r;
+	if (r != 0) {
+		pj_log(lg, LOG_ERR, "fetch_user %s: %s", names[n - 1],
+		    r == PJ_ERR_USER_UNKNOWN ? "no such user" : "user lookup failed");
 		return PJ_ERR_KEYS_UNAVAILABLE;
 	}
 	ids->uid = pw.pw_uid;
