@@ -273,7 +273,8 @@ set_algs(struct ps *ps, const struct conf_key *k, char *v)
 		trim_str(&item);
 		if ((a = pj_alg_from_name(item)) < 0) {
 			conf_err(ps, k->name, ps->line,
-			    "\"%s\" is not one of RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA",
+			    "\"%s\" is not one of RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 "
+			    "EdDSA Ed25519",
 			    pj_escape(e, item, strlen(item)));
 			return PJ_ERR_CONFIG;
 		}

@@ -134,14 +134,6 @@ untrusted:
 	return REC_UNTRUSTED;
 }
 
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
 /* state_dir/.lock, exclusively, waiting at most wait_ms (0: try once; no
  * blocking flock in a PAM module). -1 when not had. */
 static int
@@ -164,7 +156,7 @@ lock_store(int dfd, long wait_ms)
 			close(fd);
 			return -1;
 		}
-		sleep_ms(LOCK_POLL_MS);
+		pj_sleep_ms(LOCK_POLL_MS);
 	}
 }
 

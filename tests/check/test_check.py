@@ -33,7 +33,7 @@ AUD = "ssh://host1"
 LEEWAY = 60
 NOUSER = "nosuchuser_pj"
 OTHER_USER = "daemon"
-ALL_ALGS = "RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA"
+ALL_ALGS = "RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA,Ed25519"
 
 # ---------------------------------------------------------------- TAP
 
@@ -121,7 +121,7 @@ F = None
 ALG_KEY = {"RS256": "r2048", "PS256": "r2048", "RS384": "r3072",
            "RS512": "r3072", "PS384": "r3072", "PS512": "r3072",
            "ES256": "p256", "ES384": "p384", "ES512": "p521",
-           "EdDSA": "ed25519"}
+           "EdDSA": "ed25519", "Ed25519": "ed25519"}
 
 
 def now():
@@ -308,7 +308,9 @@ def test_algorithms():
                "ES256": ("ES384", "no_key"),
                "ES384": ("ES512", "no_key"),
                "ES512": ("ES256", "no_key"),
-               "EdDSA": ("ES256", "no_key")}
+               "EdDSA": ("ES256", "no_key"),
+               # the header is signed: the other name of the same signature fails
+               "Ed25519": ("EdDSA", "bad_signature")}
     for alg in ALL_ALGS.split(","):
         t = tok(alg)
         accept("%s: valid token accepted" % alg, t, opts=opts)
@@ -331,8 +333,8 @@ def test_algorithms():
                user=OTHER_USER)
     reject("RS256: header alg changed to ES256 (RSA key named by kid)",
            mint.change_alg(tok("RS256"), "ES256"), "no_key", opts=opts)
-    # the default list RS256,PS256,ES256,EdDSA
-    for alg in ("RS256", "PS256", "ES256", "EdDSA"):
+    # the default list RS256,PS256,ES256,EdDSA,Ed25519
+    for alg in ("RS256", "PS256", "ES256", "EdDSA", "Ed25519"):
         accept("default algorithms: %s accepted" % alg, tok(alg))
     for alg in ("RS384", "RS512", "PS384", "PS512", "ES384", "ES512"):
         reject("default algorithms: %s not allowed" % alg, tok(alg),
@@ -343,6 +345,44 @@ def test_algorithms():
            opts=["algorithms=ES256"])
     reject("RS256 header changed to RS384, not allowed by default",
            mint.change_alg(tok("RS256"), "RS384"), "alg_not_allowed")
+    test_ed25519_name()
+
+
+def test_ed25519_name():
+    T.comment("Ed25519 (RFC 9864) beside EdDSA: two names in algorithms=, "
+              "one signature for keys")
+    # algorithms= keeps the names apart
+    accept("algorithms=EdDSA: EdDSA header accepted", tok("EdDSA"),
+           opts=["algorithms=EdDSA"])
+    reject("algorithms=EdDSA: Ed25519 header not allowed", tok("Ed25519"),
+           "alg_not_allowed", opts=["algorithms=EdDSA"])
+    accept("algorithms=Ed25519: Ed25519 header accepted", tok("Ed25519"),
+           opts=["algorithms=Ed25519"])
+    reject("algorithms=Ed25519: EdDSA header not allowed", tok("EdDSA"),
+           "alg_not_allowed", opts=["algorithms=Ed25519"])
+    reject("algorithms=Ed25519: RS256 header not allowed", tok("RS256"),
+           "alg_not_allowed", opts=["algorithms=Ed25519"])
+    config_error("algorithms=ED25519 (wrong case) is a configuration error",
+                 base_args() + ["algorithms=ED25519"], tok("Ed25519"))
+    # a key whose alg is either name fits both
+    for key_alg in ("EdDSA", "Ed25519"):
+        jw = F.jwks(F.pub("ed25519", alg=key_alg))
+        for hdr_alg in ("EdDSA", "Ed25519"):
+            accept("key alg %s fits a %s token (kid)" % (key_alg, hdr_alg),
+                   tok(hdr_alg), jwks=jw)
+            accept("key alg %s fits a %s token (no kid)" % (key_alg, hdr_alg),
+                   tok(hdr_alg, header={"kid": None}), jwks=jw)
+    # twins: a key for another algorithm, or a name in the wrong case, fits neither
+    for key_alg in ("ES256", "ED25519", "Ed448"):
+        jw = F.jwks(F.pub("ed25519", alg=key_alg))
+        for hdr_alg in ("EdDSA", "Ed25519"):
+            reject("key alg %s does not fit a %s token" % (key_alg, hdr_alg),
+                   tok(hdr_alg), "no_key", jwks=jw)
+    # the names are of the Ed25519 key only
+    reject("Ed25519 token naming the P-256 key's kid: no_key",
+           tok("Ed25519", kid="p256", key=F.k["ed25519"]), "no_key")
+    reject("Ed25519 token naming the RSA key's kid: no_key",
+           tok("Ed25519", kid="r2048", key=F.k["ed25519"]), "no_key")
 
 
 def test_time():

@@ -124,6 +124,18 @@ test_alg_names(void **state)
 {
 	assert_int_equal(pj_alg_from_name("ES256"), PJ_ALG_ES256);
 	assert_int_equal(pj_alg_from_name("EdDSA"), PJ_ALG_EDDSA);
+	assert_int_equal(pj_alg_from_name("Ed25519"), PJ_ALG_ED25519);
+	assert_int_equal(pj_alg_from_name("ed25519"), -1);
+	assert_int_equal(pj_alg_from_name("EDDSA"), -1);
+	assert_string_equal(pj_alg_name(PJ_ALG_ED25519), "Ed25519");
+	/* One signature under two names; every other name is itself alone. */
+	assert_int_equal(pj_alg_same_sig(PJ_ALG_EDDSA),
+	    PJ_ALG_BIT(PJ_ALG_EDDSA) | PJ_ALG_BIT(PJ_ALG_ED25519));
+	assert_int_equal(pj_alg_same_sig(PJ_ALG_ED25519),
+	    PJ_ALG_BIT(PJ_ALG_EDDSA) | PJ_ALG_BIT(PJ_ALG_ED25519));
+	assert_int_equal(pj_alg_same_sig(PJ_ALG_ES256), PJ_ALG_BIT(PJ_ALG_ES256));
+	assert_int_equal(pj_alg_same_sig(-1), 0);
+	assert_int_equal(pj_alg_same_sig(PJ_ALG_COUNT), 0);
 	assert_int_equal(pj_alg_from_name("none"), -1);
 	assert_int_equal(pj_alg_from_name("HS256"), -1);
 	assert_int_equal(pj_alg_from_name("rs256"), -1);
@@ -167,6 +179,14 @@ test_header_rules(void **state)
 	assert_int_equal(header_verdict("{\"alg\":\"none\"}", all), PJ_ERR_ALG_NOT_ALLOWED);
 	assert_int_equal(header_verdict("{\"alg\":\"HS256\"}", all), PJ_ERR_ALG_NOT_ALLOWED);
 	assert_int_equal(header_verdict("{\"alg\":\"RS384\"}", PJ_ALG_DEFAULT), PJ_ERR_ALG_NOT_ALLOWED);
+	/* EdDSA and Ed25519 are two entries of the allowed set. */
+	assert_int_equal(header_verdict("{\"alg\":\"Ed25519\"}", PJ_ALG_DEFAULT), 0);
+	assert_int_equal(header_verdict("{\"alg\":\"EdDSA\"}", PJ_ALG_DEFAULT), 0);
+	assert_int_equal(header_verdict("{\"alg\":\"Ed25519\"}", PJ_ALG_BIT(PJ_ALG_EDDSA)),
+	    PJ_ERR_ALG_NOT_ALLOWED);
+	assert_int_equal(header_verdict("{\"alg\":\"EdDSA\"}", PJ_ALG_BIT(PJ_ALG_ED25519)),
+	    PJ_ERR_ALG_NOT_ALLOWED);
+	assert_int_equal(header_verdict("{\"alg\":\"Ed25519\"}", PJ_ALG_BIT(PJ_ALG_ED25519)), 0);
 	assert_int_equal(header_verdict("{\"alg\":\"RS256\",\"crit\":[\"exp\"]}", all), PJ_ERR_BAD_HEADER);
 	assert_int_equal(header_verdict("{\"alg\":\"RS256\",\"jku\":\"https://x\"}", all), PJ_ERR_BAD_HEADER);
 	assert_int_equal(header_verdict("{\"alg\":\"RS256\",\"x5u\":\"https://x\"}", all), PJ_ERR_BAD_HEADER);
