@@ -32,7 +32,7 @@ AUD = "ssh://host1"
 # An account that exists and is not uid 0 (root only by a literal map rule).
 USER = "bin"
 FIELDS = {"ok", "reason", "detail", "user", "issuer_name", "iss", "sub", "kid",
-          "jti", "exp", "verified"}
+          "jti", "exp"}
 OPTIONS = ["--config", "--user", "--now", "--json", "--decode", "--refresh",
            "--check-config", "--version", "--help", "-h"]
 HOSTILE = "a\u202eb\u0007c\u2028d\U0001F600e\u007f\"\\\n\u0080\u200f"
@@ -180,7 +180,7 @@ def t_json():
     exp = mint.payload_of(good)["exp"]
     json_case("--json, exit 0: accepted, every field", opts("--user", USER), good, 0, "ok",
               {"user": USER, "iss": ISS, "sub": USER, "kid": "d1", "jti": "j-1", "exp": exp,
-               "verified": True, "issuer_name": None})
+               "issuer_name": None})
     sec = write(os.path.join(tmp, "sections.conf"), "audience = %s\n\n[issuer other]\nissuer = "
                 "https://other.tool.test\njwks_file = %s\n\n[issuer gh]\nissuer = %s\njwks_file = %s\n"
                 % (AUD, JWKS, ISS, JWKS), 0o600)
@@ -196,7 +196,7 @@ def t_json():
               detail_has="bad.conf:4: leeway")
     json_case("--json, exit 0: a missing jti is null", opts(), tok(jti=None), 0, "ok", {"jti": None})
     json_case("--json, exit 1: bad_signature, fields unverified", opts(), mint.flip_sig_bit(good), 1,
-              "bad_signature", {"user": None, "sub": USER, "verified": False})
+              "bad_signature", {"user": None, "sub": USER})
     json_case("--json, exit 1: expired", opts(), tok(ttl=-100), 1, "expired")
     json_case("--json, exit 1: malformed, token fields null", opts(), "not a token", 1, "malformed",
               {"iss": None, "sub": None, "kid": None, "jti": None, "exp": None})
@@ -215,7 +215,7 @@ def t_json():
     json_case("--json, exit 2: a jwks_file others may write is config_error", opts(jwks=lax), good, 2,
               "config_error")
     json_case("--json, exit 3: keys_unavailable", opts(jwks=os.path.join(tmp, "none.jwks")), good, 3,
-              "keys_unavailable", {"sub": USER, "verified": False})
+              "keys_unavailable", {"sub": USER})
     json_case("--json, exit 2: unknown option is usage, named", opts("--frobnicate"), good, 2, "usage",
               detail_has="--frobnicate")
     json_case("--json, exit 2: usage error told even when --json comes last",
