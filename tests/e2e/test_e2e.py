@@ -19,7 +19,6 @@ failure (sshlab.py).
 import importlib.util
 import json
 import os
-import re
 import secrets
 import socket
 import sys
