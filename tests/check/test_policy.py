@@ -184,6 +184,9 @@ def test_deny():
     case("number -42 holds for -42", -42, "x=-42", True)
     case("number 10 does not hold for 1", 10, "x=1", False)
     case("15-digit number holds", 123456789012345, "x=123456789012345", True)
+    case("16-digit number never holds", 1234567890123456, "x=1234567890123456", False)
+    case("number 7 does not hold for 007", 7, "x=007", False)
+    case("number 5 does not hold for +5", 5, "x=+5", False)
     case("string \"1\" holds for 1", "1", "x=1", True)
     case("boolean true holds for true", True, "x=true", True)
     case("boolean false does not hold for true", False, "x=true", False)
@@ -193,6 +196,9 @@ def test_deny():
     case("object does not hold", {"prod": True}, "x=prod", False)
     case("JSON Pointer into an object holds", None, "/k/ns=prod", True, raw='"k":{"ns":"prod"}')
     case("JSON Pointer into an array member holds", None, "/k/0=prod", True, raw='"k":["prod","dev"]')
+    case("JSON Pointer ~1 names a/b", None, "/a~1b=prod", True, raw='"a/b":"prod"')
+    case("a name with / written plainly is a member name", None, "k8s.io/ns=prod", True,
+         raw='"k8s.io/ns":"prod"')
     # An absent claim never holds (twin above: require_claim says absent).
     for rule in ("x=prod", "/k/ns=prod", "x=absent"):
         check("deny_claim %s: absent claim never holds" % rule, tok(claims()), "ok", ["deny_claim=" + rule])
@@ -441,6 +447,15 @@ def test_sections():
         said = err + ((obj or {}).get("detail") or "")
         T.ok(rc == 2 and key in said and (obj is None or obj.get("reason") == "config_error"),
              "sections: %s is a configuration error naming %s" % (what, key), "exit %s %r %r" % (rc, obj, err))
+    # Two sections naming one issuer: no line may accept both.
+    dup = write("dup.conf", open(cf).read() + "\n[issuer a2]\nissuer = %s\njwks_file = %s\n"
+                "typ = at+jwt\nrequire_claim = team=a\nuser_map = %s\n"
+                % (ISS, F.jwks_a, path("a.map")))
+    for args, want in (((), 2), (("issuers=a,a2",), 2), (("issuers=a2",), 0), (("issuers=a",), 0)):
+        rc, obj, err = run(tok(a(), typ="at+jwt"), args, config=dup)
+        T.ok(rc == want, "sections a and a2 name one issuer: %s %s" % (
+            " ".join(args) or "no issuers=", "accepted" if want == 0 else "configuration error"),
+            "exit %s %r %r" % (rc, obj, err))
     if not ISSUER_NAME_SEEN:
         T.skip("sections: --json names the section (issuer_name)", "pam_jwt_check --json has no issuer_name")
 
