@@ -1,6 +1,6 @@
 #!/bin/sh
 # The man pages render without a single groff warning, and pam_jwt(8)
-# names every option and reason code of CONTRACT.md sections 6 and 7. TAP.
+# names every option and reason code the module has. TAP.
 
 top=${PJ_TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 pages="pam_jwt.8 pam_jwt.conf.5 pam_jwt_check.1 pam_jwt_askpass.1"
