@@ -1,4 +1,4 @@
-/* Claims: time, issuer, audience, require_claim (CONTRACT section 3, 5-7). */
+/* Claims: time, issuer, audience, require_claim (pam_jwt(8), VALIDATION). */
 #ifndef PJ_CLAIMS_H
 #define PJ_CLAIMS_H
 

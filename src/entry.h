@@ -1,4 +1,4 @@
-/* Token acquisition (CONTRACT section 2). */
+/* Token acquisition (pam_jwt(8), The credential). */
 #ifndef PJ_ENTRY_H
 #define PJ_ENTRY_H
 

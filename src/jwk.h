@@ -30,7 +30,7 @@ struct pj_jwks {
 
 /*
  * Parse a JWKS document ({"keys": [...]}) through the strict JSON pass.
- * Unusable keys (CONTRACT section 4: RSA under 2048 bits, even e or e < 3,
+ * Unusable keys (pam_jwt(8), KEYS: RSA under 2048 bits, even e or e < 3,
  * leading zero octets in n or e; EC other than P-256/384/521 or x/y not the
  * curve's size; OKP other than Ed25519 or x not 32 bytes; any private or
  * symmetric member d p q dp dq qi oth k; non-canonical base64url; unknown
@@ -49,7 +49,7 @@ int pj_jwks_parse(const char *buf, size_t len, const struct pj_log *lg, struct p
 void pj_jwks_free(struct pj_jwks *set);
 
 /*
- * Key choice (CONTRACT section 4) for algorithm alg:
+ * Key choice (pam_jwt(8), KEYS) for algorithm alg:
  * - kid != NULL: the usable keys whose kid equals it byte for byte. None:
  *   PJ_ERR_UNKNOWN_KID (a kid miss). More than one, or the one does not fit
  *   alg: PJ_ERR_NO_KEY.

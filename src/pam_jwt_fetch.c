@@ -1,5 +1,5 @@
 /*
- * pam_jwt_fetch: one HTTPS GET for the module (CONTRACT.md sections 4, 8).
+ * pam_jwt_fetch: one HTTPS GET for the module (pam_jwt(8), Fetching).
  * A response received in full: "STATUS MAX_AGE\n" and the body on stdout,
  * exit 0 (the module judges the status).  Transport failure: one line on
  * stderr, exit 1.  Usage error: exit 2.  libcurl lives only in this program.
