@@ -1,4 +1,4 @@
-/* The on-disk JWKS cache under cache_dir (CONTRACT section 4): one .jwks,
+/* The on-disk JWKS cache under cache_dir (pam_jwt(8), The cache): one .jwks,
  * .meta and .lock per key source and trust anchor. */
 #ifndef PJ_CACHE_H
 #define PJ_CACHE_H

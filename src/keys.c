@@ -1,4 +1,4 @@
-/* Where keys come from (CONTRACT section 4): a static jwks_file, or the
+/* Where keys come from (pam_jwt(8), KEYS): a static jwks_file, or the
  * on-disk cache of jwks_uri / OIDC discovery, fetched out of process when
  * empty, expired or on a kid miss, at most once per login and never within
  * refresh_cooldown of a failure. */

@@ -1,4 +1,4 @@
-/* One-time jti records under state_dir (CONTRACT section 3, step 9).
+/* One-time jti records under state_dir (pam_jwt(8), VALIDATION).
  *
  * One file per accepted (iss, jti), named by the BLAKE2b-256 hex of
  * iss "\n" jti, holding the time after which the token cannot be valid

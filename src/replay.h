@@ -1,4 +1,4 @@
-/* One-time jti records under state_dir (CONTRACT section 3, step 9). */
+/* One-time jti records under state_dir (pam_jwt(8), VALIDATION). */
 #ifndef PJ_REPLAY_H
 #define PJ_REPLAY_H
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Black-box tests of pam_jwt_check (CONTRACT.md sections 3-8), TAP output.
+"""Black-box tests of pam_jwt_check (pam_jwt_check(1)), TAP output.
 
 Every token is minted by python3-jwcrypto (tests/mint/mint.py), never by our
 code.  Each case asserts the exit status and, with --json, the exact reason

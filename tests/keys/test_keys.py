@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Keys from the issuer (CONTRACT.md section 4) and the jti replay store
+"""Keys from the issuer (pam_jwt(8), KEYS) and the jti replay store
 (section 3, step 9), through the real libpam (tests/pam/pjdrive) and
 src/pam_jwt_check, against the HTTPS test issuer (tests/issuer), asserted
 with the issuer's request counts.  Tokens by python3-jwcrypto (tests/mint).

@@ -21,6 +21,7 @@ SRC = os.environ.get("PJ_TOP_SRCDIR") or os.path.join(os.path.dirname(os.path.ab
 BUILD = os.environ.get("PJ_TOP_BUILDDIR") or "/tmp/build-leak"
 sys.path[:0] = [os.path.join(SRC, "tests", d) for d in ("mint", "lib")]
 import mint  # noqa: E402
+from files import install, write  # noqa: E402
 from tap import Tap  # noqa: E402
 
 MODULE = os.path.join(BUILD, "src", ".libs", "pam_jwt.so")
@@ -36,13 +37,6 @@ DOWN = "https://127.0.0.1:1/jwks"
 t = Tap()
 tmp = tempfile.mkdtemp(prefix="pj-leak-")
 os.chmod(tmp, 0o755)
-
-
-def write(path, data, mode=0o644):
-    with open(path, "w") as f:
-        f.write(data)
-    os.chmod(path, mode)
-    return path
 
 
 def sanitized():
@@ -67,7 +61,7 @@ def setup():
     cache = os.path.join(tmp, "cache")
     os.mkdir(cache, 0o755)
     name = hashlib.blake2b(("jwks_uri=%s\n-" % DOWN).encode(), digest_size=32).hexdigest()
-    shutil.copy(jwks, os.path.join(cache, name + ".jwks"))
+    install(jwks, os.path.join(cache, name + ".jwks"), 0o644)
     write(os.path.join(cache, name + ".meta"), "fetched=%d\nfresh_until=%d\n" % (now, now + 86400))
     mapf = write(os.path.join(tmp, "map"), "~svc:([a-z]+):ci daemon\nrepo:acme/api:* daemon\nbin =\n")
     base = "issuer=%s audience=%s algorithms=%s" % (ISS, AUD, ",".join(ALGS))

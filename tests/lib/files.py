@@ -12,6 +12,17 @@ def write(path, data, mode=0o644):
     return path
 
 
+def install(src, dst, mode=0o644, edit=None):
+    """src (a file of the source tree) to dst with mode, as an admin's
+    `install -m MODE` would: never src's own mode, which is the checkout's
+    (a release tarball gives 0664, and the module rightly refuses a
+    group-writable file). edit, if given, maps src's text to dst's."""
+    data = slurp(src)
+    if edit is not None:
+        data = edit(data.decode())
+    return write(dst, data, mode)
+
+
 def slurp(path):
     with open(path, "rb") as f:
         return f.read()

@@ -1,4 +1,4 @@
-/* Options: module arguments and the config= file (CONTRACT section 6). */
+/* Options: module arguments and the config= file (pam_jwt(8), OPTIONS). */
 #include "config.h"
 
 #include <fcntl.h>
