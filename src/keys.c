@@ -448,7 +448,8 @@ open_cache(struct pj_keys *k, int create)
 
 /* What a network source trusts besides cache_dir: ca_file (where set) and
  * fetch_helper. Missing, unreachable or refused by the trust rule is a
- * configuration error, at every login, whether or not it fetches. */
+ * configuration error, at every login that may fetch, whether or not it
+ * does (a login that never fetches, PJ_VERIFY_NO_FETCH, uses neither). */
 static int
 fetch_files_ok(const struct pj_keys *k)
 {
@@ -475,7 +476,7 @@ net_get(struct pj_keys *k)
 {
 	int nofetch = (k->flags & PJ_VERIFY_NO_FETCH) != 0, r;
 
-	if ((r = fetch_files_ok(k)) != 0)
+	if (!nofetch && (r = fetch_files_ok(k)) != 0)
 		return r;
 	if ((r = open_cache(k, !nofetch)) != 0) {
 		if (r != PJ_ERR_NOMEM)
