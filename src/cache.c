@@ -1,4 +1,6 @@
-/* The on-disk JWKS cache: names, safe reads, atomic writes, .meta, .lock. */
+/* The on-disk JWKS cache: names, safe reads, atomic writes, .meta, .lock.
+ * Everything inside cache_dir goes through the descriptor of the folder
+ * that was checked (openat, renameat), never through its path again. */
 #include "config.h"
 
 #include <errno.h>
@@ -17,6 +19,7 @@
 #include "cache.h"
 #include "err.h"
 #include "num.h"
+#include "trust.h"
 #include "util.h"
 
 #define META_MAX 16384
@@ -24,10 +27,14 @@
 #define LOCK_POLL_MS 10
 #define TIME_MAX 999999999999999999LL
 
+#define NAME_LEN (PJ_CACHE_HEX_LEN + 6)	/* <hash>.jwks */
+
 struct pj_cache {
 	char *dir;
 	char hex[PJ_CACHE_HEX_LEN + 1];
-	char *jwks_path, *meta_path, *lock_path;
+	char *jwks_path, *meta_path, *lock_path;	/* for the logs */
+	char jwks_name[NAME_LEN], meta_name[NAME_LEN], lock_name[NAME_LEN];
+	int dfd;	/* cache_dir, as checked */
 	int lockfd;
 };
 
@@ -77,6 +84,8 @@ pj_cache_close(struct pj_cache *c)
 	if (c == NULL)
 		return;
 	pj_cache_unlock(c);
+	if (c->dfd >= 0)
+		close(c->dfd);
 	free(c->dir);
 	free(c->jwks_path);
 	free(c->meta_path);
@@ -96,14 +105,16 @@ pj_cache_jwks_path(const struct pj_cache *c)
 	return c->jwks_path;
 }
 
-/* cache_dir: there and safe, or created 0755 when asked to. */
+/* cache_dir: there and trusted, or created 0755 when asked to; *dfd kept. */
 static int
-open_dir(const char *dir, const struct pj_log *lg, int create)
+open_dir(const char *dir, const struct pj_log *lg, int create, int *dfd)
 {
 	const char *why = NULL;
 	int fd = -1, made = 0;
 
-	if (pj_open_safely(dir, 1, &fd, &why) != 0 && errno == ENOENT && create) {
+	*dfd = -1;
+	if (pj_trust_open(dir, PJ_TRUST_DIR, PJ_TRUST_RDONLY, &fd, &why) != 0 && errno == ENOENT &&
+	    create) {
 		if (mkdir(dir, 0755) == 0)
 			made = 1;
 		else if (errno != EEXIST) {
@@ -111,7 +122,7 @@ open_dir(const char *dir, const struct pj_log *lg, int create)
 			    "cache_dir %s: cannot create: %s", dir, strerror(errno));
 			return PJ_ERR_KEYS_UNAVAILABLE;
 		}
-		if (pj_open_safely(dir, 1, &fd, &why) != 0)
+		if (pj_trust_open(dir, PJ_TRUST_DIR, PJ_TRUST_RDONLY, &fd, &why) != 0)
 			goto bad;
 		/* Exactly 0755, whatever the umask: readers of public keys. */
 		if (made && fchmod(fd, 0755) != 0) {
@@ -123,7 +134,7 @@ open_dir(const char *dir, const struct pj_log *lg, int create)
 	}
 	if (fd < 0)
 		goto bad;
-	close(fd);
+	*dfd = fd;
 	return 0;
 bad:
 	if (errno == ENOENT)
@@ -156,14 +167,17 @@ pj_cache_open(const struct pj_config *cfg, const struct pj_log *lg, int create,
 		snprintf(src, n, "issuer=%s\n%s", cfg->issuer, cfg->ca_file != NULL ? cfg->ca_file : "-");
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		goto out;
-	c->lockfd = -1;
+	c->dfd = c->lockfd = -1;
 	pj_hash_hex(src, strlen(src), c->hex);
+	snprintf(c->jwks_name, sizeof(c->jwks_name), "%s.jwks", c->hex);
+	snprintf(c->meta_name, sizeof(c->meta_name), "%s.meta", c->hex);
+	snprintf(c->lock_name, sizeof(c->lock_name), "%s.lock", c->hex);
 	if ((c->dir = strdup(cfg->cache_dir)) == NULL ||
 	    (c->jwks_path = path_join(c->dir, c->hex, ".jwks")) == NULL ||
 	    (c->meta_path = path_join(c->dir, c->hex, ".meta")) == NULL ||
 	    (c->lock_path = path_join(c->dir, c->hex, ".lock")) == NULL)
 		goto out;
-	if ((r = open_dir(c->dir, lg, create)) != 0)
+	if ((r = open_dir(c->dir, lg, create, &c->dfd)) != 0)
 		goto out;
 	*out = c;
 	c = NULL;
@@ -297,7 +311,7 @@ pj_cache_read_meta(struct pj_cache *c, const struct pj_log *lg, struct pj_meta *
 
 	pj_meta_init(m);
 	*bad = 0;
-	if (pj_open_safely(c->meta_path, 0, &fd, &why) != 0) {
+	if (pj_trust_openat(c->dfd, c->meta_name, PJ_TRUST_FILE, PJ_TRUST_RDONLY, &fd, &why) != 0) {
 		if (errno == ENOENT)
 			return 0;
 		goto bad;
@@ -332,7 +346,7 @@ pj_cache_read_jwks(struct pj_cache *c, const struct pj_log *lg, char **buf, size
 
 	*buf = NULL;
 	*len = 0;
-	if (pj_open_safely(c->jwks_path, 0, &fd, &why) != 0) {
+	if (pj_trust_openat(c->dfd, c->jwks_name, PJ_TRUST_FILE, PJ_TRUST_RDONLY, &fd, &why) != 0) {
 		if (errno == ENOENT)
 			return PJ_ERR_KEYS_UNAVAILABLE;
 		goto bad;
@@ -352,22 +366,25 @@ bad:
 	return PJ_ERR_KEYS_UNAVAILABLE;
 }
 
-/* A temporary file in the same folder, mode 0644, synced, renamed. */
+/* A temporary file in the same folder (a fresh random name, O_EXCL), mode
+ * 0644, synced, renamed into place: all relative to the checked folder. */
 static int
-write_atomic(struct pj_cache *c, const struct pj_log *lg, const char *path, const char *buf,
-    size_t len)
+write_atomic(struct pj_cache *c, const struct pj_log *lg, const char *path, const char *name,
+    const char *buf, size_t len)
 {
-	size_t n = strlen(c->dir) + strlen(c->hex) + 16, off = 0;
-	char *tmp = NULL;
+	unsigned char rnd[8];
+	char tmp[1 + PJ_CACHE_HEX_LEN + 1 + 2 * sizeof(rnd) + 1];
+	size_t off = 0;
 	ssize_t w;
 	int fd = -1, r = PJ_ERR_INTERNAL;
 
-	if ((tmp = malloc(n)) == NULL)
-		return PJ_ERR_NOMEM;
-	snprintf(tmp, n, "%s/.%s.XXXXXX", c->dir, c->hex);
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+	randombytes_buf(rnd, sizeof(rnd));
+	snprintf(tmp, sizeof(tmp), ".%s.", c->hex);
+	sodium_bin2hex(tmp + 2 + PJ_CACHE_HEX_LEN, 2 * sizeof(rnd) + 1, rnd, sizeof(rnd));
+	fd = openat(c->dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
+	    0600);
+	if (fd < 0) {
 		pj_log(lg, LOG_ERR, "cache_dir %s: cannot create a file: %s", c->dir, strerror(errno));
-		free(tmp);
 		return PJ_ERR_INTERNAL;
 	}
 	if (fchmod(fd, 0644) != 0)
@@ -387,7 +404,7 @@ write_atomic(struct pj_cache *c, const struct pj_log *lg, const char *path, cons
 		goto fail;
 	}
 	fd = -1;
-	if (rename(tmp, path) != 0)
+	if (renameat(c->dfd, tmp, c->dfd, name) != 0)
 		goto fail;
 	r = 0;
 	goto out;
@@ -395,9 +412,8 @@ fail:
 	pj_log(lg, LOG_ERR, "cache file %s: cannot write: %s", path, strerror(errno));
 	if (fd >= 0)
 		close(fd);
-	unlink(tmp);
+	unlinkat(c->dfd, tmp, 0);
 out:
-	free(tmp);
 	return r;
 }
 
@@ -421,13 +437,13 @@ pj_cache_write_meta(struct pj_cache *c, const struct pj_log *lg, const struct pj
 #undef ADD
 	if (n >= sizeof(buf))
 		return PJ_ERR_INTERNAL;
-	return write_atomic(c, lg, c->meta_path, buf, n);
+	return write_atomic(c, lg, c->meta_path, c->meta_name, buf, n);
 }
 
 int
 pj_cache_write_jwks(struct pj_cache *c, const struct pj_log *lg, const char *buf, size_t len)
 {
-	return write_atomic(c, lg, c->jwks_path, buf, len);
+	return write_atomic(c, lg, c->jwks_path, c->jwks_name, buf, len);
 }
 
 /* ---------------------------------------------------------------- .lock */
@@ -444,37 +460,38 @@ int
 pj_cache_lock(struct pj_cache *c, const struct pj_log *lg, const struct timespec *deadline)
 {
 	struct stat st, lst;
+	const char *why = NULL;
 	long left;
 	int fd = -1;
 
 	if (c->lockfd >= 0)
 		return 0;
 	for (int tries = 0; tries < LOCK_TRIES; tries++) {
-		fd = open(c->lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-		if (fd < 0 && errno == ELOOP) {
-			pj_log(lg, LOG_WARNING, "cache file %s: is a symbolic link: not trusted, replaced",
-			    c->lock_path);
-			if (unlink(c->lock_path) != 0 && errno != ENOENT)
+		if (pj_trust_openat(c->dfd, c->lock_name, PJ_TRUST_FILE, PJ_TRUST_LOCK, &fd,
+		    &why) != 0) {
+			if (!pj_trust_refused(errno)) {
+				pj_log(lg,
+				    errno == EACCES || errno == EROFS ? LOG_DEBUG : LOG_WARNING,
+				    "cache file %s: cannot open for writing (%s): "
+				    "reading the cache only", c->lock_path, why);
 				return PJ_ERR_CONFIG;
+			}
+			pj_log(lg, LOG_WARNING, "cache file %s: %s: not trusted, replaced",
+			    c->lock_path, why);
+			if (unlinkat(c->dfd, c->lock_name, 0) != 0 && errno != ENOENT)
+				goto fail;
 			continue;
-		}
-		if (fd < 0) {
-			pj_log(lg, errno == EACCES || errno == EROFS || errno == EPERM ? LOG_DEBUG : LOG_WARNING,
-			    "cache file %s: cannot open for writing (%s): reading the cache only",
-			    c->lock_path, strerror(errno));
-			return PJ_ERR_CONFIG;
 		}
 		if (fstat(fd, &st) != 0)
 			goto fail;
 		/* Nobody else may even open it: an open file can be locked. */
-		if (!S_ISREG(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()) ||
-		    (st.st_mode & 077) != 0) {
-			pj_log(lg, LOG_WARNING, "cache file %s: %s: not trusted, replaced", c->lock_path,
-			    !S_ISREG(st.st_mode) ? "not a regular file" :
-			    (st.st_mode & 077) != 0 ? "open to group or other" :
-			    "not owned by root or the current user");
-			if (lstat(c->lock_path, &lst) == 0 && lst.st_ino == st.st_ino &&
-			    lst.st_dev == st.st_dev && unlink(c->lock_path) != 0)
+		if ((st.st_mode & 077) != 0) {
+			pj_log(lg, LOG_WARNING,
+			    "cache file %s: open to group or other: not trusted, replaced",
+			    c->lock_path);
+			if (fstatat(c->dfd, c->lock_name, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    lst.st_ino == st.st_ino && lst.st_dev == st.st_dev &&
+			    unlinkat(c->dfd, c->lock_name, 0) != 0)
 				goto fail;
 			close(fd);
 			fd = -1;
@@ -494,7 +511,8 @@ pj_cache_lock(struct pj_cache *c, const struct pj_log *lg, const struct timespec
 			sleep_ms(left < LOCK_POLL_MS ? left : LOCK_POLL_MS);
 		}
 		/* Still the file at that name (not replaced while we waited)? */
-		if (lstat(c->lock_path, &lst) == 0 && lst.st_ino == st.st_ino && lst.st_dev == st.st_dev) {
+		if (fstatat(c->dfd, c->lock_name, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    lst.st_ino == st.st_ino && lst.st_dev == st.st_dev) {
 			c->lockfd = fd;
 			return 0;
 		}

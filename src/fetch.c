@@ -29,6 +29,7 @@
 #include "err.h"
 #include "fetch.h"
 #include "num.h"
+#include "trust.h"
 #include "user.h"
 #include "util.h"
 
@@ -85,7 +86,7 @@ pj_fetch_read_ca(const struct pj_config *cfg, const struct pj_log *lg, char **bu
 	*len = 0;
 	if (cfg->ca_file == NULL)
 		return 0;
-	if (pj_open_safely(cfg->ca_file, 0, &fd, &why) != 0) {
+	if (pj_trust_open(cfg->ca_file, PJ_TRUST_FILE, PJ_TRUST_RDONLY, &fd, &why) != 0) {
 		pj_log(lg, LOG_ERR, "ca_file %s: %s", cfg->ca_file, why);
 		return PJ_ERR_KEYS_UNAVAILABLE;
 	}
@@ -203,37 +204,14 @@ fetch_identity(const struct pj_config *cfg, const struct pj_log *lg, struct ids 
 	return 0;
 }
 
-/* TRUST: replaced by pj_trust_open at merge */
-/* The helper as a descriptor (O_PATH: a 0711 helper is runnable, not
- * readable, by a non-root caller), checked by fstat: what is checked is
- * what execveat runs. */
+/* The helper as a descriptor, by the trust rule (trust.h), O_PATH: a 0711
+ * helper is runnable, not readable, by a non-root caller, and what was
+ * checked is what execveat runs. */
 static int
 open_helper(const char *path, int *fd, const char **why)
 {
-	struct stat st;
-	int f;
-
-	*fd = -1;
-	*why = NULL;
-	if ((f = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		*why = strerror(errno);
+	if (pj_trust_open(path, PJ_TRUST_FILE, PJ_TRUST_PATH, fd, why) != 0)
 		return PJ_ERR_KEYS_UNAVAILABLE;
-	}
-	if (fstat(f, &st) != 0)
-		*why = "cannot stat";
-	else if (S_ISLNK(st.st_mode))
-		*why = "is a symbolic link";
-	else if (!S_ISREG(st.st_mode))
-		*why = "not a regular file";
-	else if (st.st_uid != 0 && st.st_uid != geteuid())
-		*why = "not owned by root or the current user";
-	else if (st.st_mode & (S_IWGRP | S_IWOTH))
-		*why = "writable by group or other";
-	if (*why != NULL) {
-		close(f);
-		return PJ_ERR_KEYS_UNAVAILABLE;
-	}
-	*fd = f;
 	return 0;
 }
 

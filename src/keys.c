@@ -16,6 +16,7 @@
 #include "fetch.h"
 #include "json.h"
 #include "keys.h"
+#include "trust.h"
 #include "util.h"
 #include "verify.h"
 
@@ -64,8 +65,9 @@ pj_keys_open(const struct pj_config *cfg, const struct pj_log *lg, int64_t now, 
 	return 0;
 }
 
-/* A static jwks_file: missing or unreadable is keys_unavailable (a sync job
- * may provision it later); unsafe ownership or mode is a configuration error. */
+/* A static jwks_file: missing or unreadable (it or a folder on its path) is
+ * keys_unavailable (a sync job may provision it later); present but refused
+ * by the trust rule (type, owner, mode, parents) is a configuration error. */
 static int
 load_file(struct pj_keys *k)
 {
@@ -74,13 +76,9 @@ load_file(struct pj_keys *k)
 	size_t len = 0;
 	int fd = -1, r = PJ_ERR_INTERNAL;
 
-	if (pj_open_safely(k->cfg->jwks_file, 0, &fd, &why) != 0) {
-		if (errno == EPERM || errno == ELOOP) {
-			pj_log(k->lg, LOG_ERR, "jwks_file %s: %s", k->cfg->jwks_file, why);
-			return PJ_ERR_CONFIG;
-		}
+	if (pj_trust_open(k->cfg->jwks_file, PJ_TRUST_FILE, PJ_TRUST_RDONLY, &fd, &why) != 0) {
 		pj_log(k->lg, LOG_ERR, "jwks_file %s: %s", k->cfg->jwks_file, why);
-		return PJ_ERR_KEYS_UNAVAILABLE;
+		return pj_trust_refused(errno) ? PJ_ERR_CONFIG : PJ_ERR_KEYS_UNAVAILABLE;
 	}
 	if ((r = pj_read_all(fd, JWKS_MAX, &buf, &len)) != 0) {
 		pj_log(k->lg, LOG_ERR, "jwks_file %s: %s", k->cfg->jwks_file,
@@ -448,11 +446,38 @@ open_cache(struct pj_keys *k, int create)
 	return read_cache(k, &k->meta, &k->set);
 }
 
+/* What a network source trusts besides cache_dir: ca_file (where set) and
+ * fetch_helper. Missing, unreachable or refused by the trust rule is a
+ * configuration error, at every login that may fetch, whether or not it
+ * does (a login that never fetches, PJ_VERIFY_NO_FETCH, uses neither). */
+static int
+fetch_files_ok(const struct pj_keys *k)
+{
+	const char *const key[] = {"ca_file", "fetch_helper"};
+	const char *const path[] = {k->cfg->ca_file, k->cfg->fetch_helper};
+	const char *why = NULL;
+	int fd = -1;
+
+	for (size_t i = 0; i < sizeof(path) / sizeof(path[0]); i++) {
+		if (path[i] == NULL)
+			continue;
+		if (pj_trust_open(path[i], PJ_TRUST_FILE, PJ_TRUST_PATH, &fd, &why) != 0) {
+			pj_log(k->lg, LOG_ERR, "configuration error: %s %s: %s", key[i], path[i],
+			    why);
+			return PJ_ERR_CONFIG;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
 static int
 net_get(struct pj_keys *k)
 {
 	int nofetch = (k->flags & PJ_VERIFY_NO_FETCH) != 0, r;
 
+	if (!nofetch && (r = fetch_files_ok(k)) != 0)
+		return r;
 	if ((r = open_cache(k, !nofetch)) != 0) {
 		if (r != PJ_ERR_NOMEM)
 			pj_log(k->lg, LOG_ERR, "keys: no usable key set (cache_dir %s unusable)", k->cfg->cache_dir);

@@ -29,6 +29,7 @@
 #include "err.h"
 #include "num.h"
 #include "replay.h"
+#include "trust.h"
 #include "util.h"
 
 #define RECORD_MAX 32
@@ -51,7 +52,7 @@ open_dir(const struct pj_config *cfg, const struct pj_log *lg, int create, int *
 	int made = 0;
 
 	*dfd = -1;
-	if (pj_open_safely(cfg->state_dir, 1, dfd, &why) == 0)
+	if (pj_trust_open(cfg->state_dir, PJ_TRUST_DIR, PJ_TRUST_RDONLY, dfd, &why) == 0)
 		return 0;
 	if (errno != ENOENT)
 		goto bad;
@@ -63,7 +64,7 @@ open_dir(const struct pj_config *cfg, const struct pj_log *lg, int create, int *
 		why = strerror(errno);
 		goto bad;
 	}
-	if (pj_open_safely(cfg->state_dir, 1, dfd, &why) != 0)
+	if (pj_trust_open(cfg->state_dir, PJ_TRUST_DIR, PJ_TRUST_RDONLY, dfd, &why) != 0)
 		goto bad;
 	if (made && fchmod(*dfd, 0700) != 0) {
 		why = strerror(errno);
@@ -96,28 +97,16 @@ read_record(int dfd, const char *name, const struct pj_log *lg, int64_t *expiry)
 {
 	char buf[RECORD_MAX + 1];
 	const char *why = NULL;
-	struct stat st;
 	ssize_t n;
 	int fd;
 
-	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
+	if (pj_trust_openat(dfd, name, PJ_TRUST_FILE, PJ_TRUST_RDONLY, &fd, &why) != 0) {
 		if (errno == ENOENT)
 			return REC_NONE;
-		if (errno == ELOOP) {
-			why = "is a symbolic link";
+		if (pj_trust_refused(errno))
 			goto untrusted;
-		}
 		pj_log(lg, LOG_ERR, "jti_replay: record %s: %s", name, strerror(errno));
 		return REC_ERROR;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		why = "not a regular file";
-		goto untrusted;
-	}
-	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		why = "fails the owner/mode rule";
-		goto untrusted;
 	}
 	while ((n = read(fd, buf, sizeof(buf))) < 0 && errno == EINTR)
 		;
@@ -139,16 +128,11 @@ untrusted:
 static int
 lock_store(int dfd, long wait_ms)
 {
-	struct stat st;
+	const char *why;
 	int fd;
 
-	fd = openat(dfd, LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd < 0)
+	if (pj_trust_openat(dfd, LOCK_NAME, PJ_TRUST_FILE, PJ_TRUST_LOCK, &fd, &why) != 0)
 		return -1;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid())) {
-		close(fd);
-		return -1;
-	}
 	for (long waited = 0;; waited += LOCK_POLL_MS) {
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 			return fd;

@@ -1036,8 +1036,10 @@ def test_ordering():
            "keys_unavailable", jwks=missing)
     unreadable = F.path("unreadable-dir")
     os.mkdir(unreadable, 0o700)
-    expect("ordering: jwks_file is a directory: exit 3", tok(), 3,
-           "keys_unavailable", jwks=unreadable)
+    # A jwks_file of the wrong type (here a directory) is a configuration
+    # error, not a missing file (pam_jwt.conf(5), FILES).
+    config_error("ordering: jwks_file is a directory: exit 2 (configuration error)",
+                 base_args(unreadable))
     # iss chooses the issuer before any key work; other claims only after
     # the signature
     t = tok(claims=C(iss="https://evil.test"))

@@ -402,9 +402,9 @@ def net_tests(h):
         c = os.path.join(tmp, "cache-" + mode)
         eq(login(net_args(h, c), net_tok(h)), "PAM_AUTHINFO_UNAVAIL", "fail-open: issuer %s, no cache -> PAM_AUTHINFO_UNAVAIL" % what)
         control.set_mode(h, "normal")
-    # Fail-open: the fetch helper missing.
+    # Fail-open: the fetch helper missing is a configuration error (pam_jwt.conf(5), FILES), never a success.
     eq(login(net_args(h, os.path.join(tmp, "cache-nohelper"), fetch_helper=os.path.join(tmp, "nonexistent")),
-             net_tok(h)), "PAM_AUTHINFO_UNAVAIL", "fail-open: fetch helper missing -> PAM_AUTHINFO_UNAVAIL")
+             net_tok(h)), "PAM_SERVICE_ERR", "fail-open: fetch helper missing -> PAM_SERVICE_ERR (configuration error)")
     # Fail-open: one-time use whose record cannot be written refuses (state_dir cannot be made).
     blocker = write(os.path.join(tmp, "state-blocker"), "x")
     eq(login(net_args(h, os.path.join(tmp, "cache-ro"), jti_replay="yes", state_dir=os.path.join(blocker, "state")),
