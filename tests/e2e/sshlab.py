@@ -407,12 +407,12 @@ class Lab:
             if os.path.exists(d):
                 os.unlink(d)
 
-    def reachable(self, path, mode=0o755):
+    def reachable(self, path, mode=0o755, copy=False):
         """path itself when every user may run it, else a root-owned copy
         in the lab (a build tree under a 0700 home: fetch_user and the sudo
         user could not reach it)."""
         p = os.path.abspath(path)
-        ok = os.stat(p).st_mode & stat.S_IXOTH
+        ok = not copy and os.stat(p).st_mode & stat.S_IXOTH
         d = os.path.dirname(p)
         while ok and d != "/":
             ok = os.stat(d).st_mode & stat.S_IXOTH
@@ -428,7 +428,9 @@ class Lab:
 
     # -- issuer and keys
     def start_issuer(self):
-        self.fetch = self.reachable(self.fetch, 0o711)   # as installed
+        # A trusted file: a root-owned copy in a 0755 folder, whatever the
+        # build tree's folders are (a release tree's are 0775).
+        self.fetch = self.reachable(self.fetch, 0o711, copy=True)   # as installed
         self.iss = control.start(os.path.join(self.tmp, "issuer"))
         self.cleanup.add("issuer", control.stop, self.iss)
         self.jwks = os.path.join(self.tmp, "jwks.json")

@@ -21,12 +21,12 @@ SRC = os.environ.get("PJ_TOP_SRCDIR") or os.path.join(os.path.dirname(os.path.ab
 BUILD = os.environ.get("PJ_TOP_BUILDDIR") or "/tmp/build-leak"
 sys.path[:0] = [os.path.join(SRC, "tests", d) for d in ("mint", "lib")]
 import mint  # noqa: E402
-from files import install, write  # noqa: E402
+from files import install, write, trusted_copy  # noqa: E402
 from tap import Tap  # noqa: E402
 
 MODULE = os.path.join(BUILD, "src", ".libs", "pam_jwt.so")
 LOOP = os.path.join(BUILD, "tests", "leak", "pjloop")
-FETCH = os.path.join(BUILD, "src", "pam_jwt_fetch")
+FETCH = trusted_copy(os.path.join(BUILD, "src", "pam_jwt_fetch"))
 ROUNDS = int(os.environ.get("PJ_VALGRIND_ROUNDS", "1000"))
 ISS = "https://issuer.leak.test"
 AUD = "ssh://host1"

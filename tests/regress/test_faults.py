@@ -29,12 +29,12 @@ BUILD = os.environ.get("PJ_TOP_BUILDDIR") or "/tmp/build-faults"
 sys.path[:0] = [os.path.join(SRC, "tests", d) for d in ("mint", "lib", "issuer")]
 import control  # noqa: E402
 import mint  # noqa: E402
-from files import slurp, write  # noqa: E402
+from files import slurp, write, trusted_copy  # noqa: E402
 from tap import Tap  # noqa: E402
 
 MODULE = os.path.join(BUILD, "src", ".libs", "pam_jwt.so")
 DRIVE = os.path.join(BUILD, "tests", "pam", "pjdrive")
-FETCH = os.path.join(BUILD, "src", "pam_jwt_fetch")
+FETCH = trusted_copy(os.path.join(BUILD, "src", "pam_jwt_fetch"))
 AUD = "ssh://host1"
 ROOT = os.geteuid() == 0
 

@@ -32,11 +32,11 @@ BUILD = os.environ.get("PJ_TOP_BUILDDIR") or "/tmp/build-trust"
 sys.path[:0] = [os.path.join(SRC, "tests", d) for d in ("mint", "lib", "issuer")]
 import control  # noqa: E402
 import mint  # noqa: E402
-from files import write  # noqa: E402
+from files import write, trusted_copy  # noqa: E402
 from tap import Tap  # noqa: E402
 
 CHECK = os.path.join(BUILD, "src", "pam_jwt_check")
-FETCH = os.path.join(BUILD, "src", "pam_jwt_fetch")
+FETCH = trusted_copy(os.path.join(BUILD, "src", "pam_jwt_fetch"))
 ISS = "https://issuer.trust.test"
 AUD = "ssh://host1"
 ROOT = os.geteuid() == 0
