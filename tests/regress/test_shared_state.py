@@ -67,7 +67,7 @@ def args(cache, state=None, **over):
 
 
 def token(**claims):
-    return mint.sign(KEY, "ES256", mint.claims(iss=H.url, aud=AUD, sub="root", **claims), {"kid": "ec-p256"})
+    return mint.sign(KEY, "ES256", mint.claims(iss=H.url, aud=AUD, sub="bin", **claims), {"kid": "ec-p256"})
 
 
 def login(a, tok):
@@ -75,7 +75,7 @@ def login(a, tok):
     confdir = tempfile.mkdtemp(dir=tmp)
     write(os.path.join(confdir, "pjtest"), "auth required %s %s\n" % (MODULE, " ".join(a)))
     ans = write(os.path.join(confdir, "answers"), tok + "\n")
-    p = subprocess.run([DRIVE, "--confdir", confdir, "--service", "pjtest", "--user", "root", "--answers", ans],
+    p = subprocess.run([DRIVE, "--confdir", confdir, "--service", "pjtest", "--user", "bin", "--answers", ans],
                        capture_output=True, text=True, timeout=120)
     shutil.rmtree(confdir, ignore_errors=True)
     res = [l.split()[1] for l in p.stdout.splitlines() if l.startswith("RESULT ")]
@@ -84,7 +84,7 @@ def login(a, tok):
 
 def check(a, tok):
     """pam_jwt_check --json: the reason."""
-    p = subprocess.run([CHECK, "--json", "--user", "root"] + a, input=tok.encode(), capture_output=True, timeout=60)
+    p = subprocess.run([CHECK, "--json", "--user", "bin"] + a, input=tok.encode(), capture_output=True, timeout=60)
     try:
         return json.loads(p.stdout)["reason"]
     except ValueError:
