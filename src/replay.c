@@ -88,7 +88,7 @@ bad:
 	return PJ_ERR_REPLAY_STORE_UNAVAILABLE;
 }
 
-/* "EXPIRY\n" as write_tmp makes it: canonical digits. */
+/* "EXP\n" as write_tmp makes it: canonical digits. */
 static int
 parse_expiry(const char *buf, size_t len, int64_t *out)
 {
