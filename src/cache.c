@@ -26,6 +26,9 @@
 #define LOCK_TRIES 8
 #define LOCK_POLL_MS 10
 #define TIME_MAX 999999999999999999LL
+#define TTL_DEFAULT 3600
+#define TTL_MIN 60
+#define TTL_MAX 86400
 
 #define NAME_LEN (PJ_CACHE_HEX_LEN + 6)	/* <hash>.jwks */
 
@@ -38,7 +41,7 @@ struct pj_cache {
 	int lockfd;
 };
 
-static const char *const causes[] = {"empty", "expired", "kid_miss", "refresh"};
+static const char *const causes[PJ_CAUSE_COUNT] = {"empty", "expired", "kid_miss", "refresh"};
 
 void
 pj_hash_hex(const void *buf, size_t len, char hex[PJ_CACHE_HEX_LEN + 1])
@@ -91,12 +94,6 @@ pj_cache_close(struct pj_cache *c)
 	free(c->meta_path);
 	free(c->lock_path);
 	free(c);
-}
-
-const char *
-pj_cache_name(const struct pj_cache *c)
-{
-	return c->hex;
 }
 
 const char *
@@ -194,7 +191,8 @@ void
 pj_meta_init(struct pj_meta *m)
 {
 	memset(m, 0, sizeof(*m));
-	m->attempt_at = m->fetched = m->fresh_until = m->kid_miss_at = m->failed_at = -1;
+	m->attempt_at = m->fetched = m->max_age = m->fresh_until = m->kid_miss_at = m->failed_at = -1;
+	m->jitter = -1;
 }
 
 void
@@ -204,15 +202,41 @@ pj_meta_clear(struct pj_meta *m)
 	pj_meta_init(m);
 }
 
-int
-pj_meta_copy(struct pj_meta *dst, const struct pj_meta *src)
+const char *
+pj_meta_cause_name(enum pj_meta_cause cause)
 {
-	pj_meta_clear(dst);
-	*dst = *src;
-	dst->jwks_uri = NULL;
-	if (src->jwks_uri != NULL && (dst->jwks_uri = strdup(src->jwks_uri)) == NULL)
-		return PJ_ERR_NOMEM;
-	return 0;
+	return (unsigned)cause < PJ_CAUSE_COUNT ? causes[cause] : "";
+}
+
+long
+pj_meta_lifetime(const struct pj_meta *m, long cache_ttl)
+{
+	if (cache_ttl > 0)
+		return cache_ttl;
+	if (m->max_age >= 0)
+		return m->max_age < TTL_MIN ? TTL_MIN : m->max_age > TTL_MAX ? TTL_MAX : (long)m->max_age;
+	return TTL_DEFAULT;
+}
+
+int64_t
+pj_meta_fresh_deadline(const struct pj_meta *m, long cache_ttl)
+{
+	int64_t t;
+
+	if (m->fetched < 0)
+		return -1;
+	if (m->jitter < 0)
+		return m->fresh_until;	/* an older writer's .meta */
+	t = pj_meta_lifetime(m, cache_ttl);
+	/* now < fetched + T - T*j/10^6 holds for a whole now exactly when
+	 * now < fetched + T - floor(T*j/10^6). */
+	return m->fetched + t - t * m->jitter / PJ_JITTER_SCALE;
+}
+
+long
+pj_meta_jitter_draw(void)
+{
+	return (long)randombytes_uniform(PJ_JITTER_MAX + 1);
 }
 
 /* Times we wrote: canonical digits; 18 of them, so adding a lifetime
@@ -239,63 +263,94 @@ pj_cache_uri_ok(const char *s, size_t len)
 	return 1;
 }
 
-/* Strict: every line "key=value\n", keys known and once, values well formed. */
+enum { MK_ATTEMPT_AT, MK_ATTEMPT_CAUSE, MK_FETCHED, MK_MAX_AGE, MK_JITTER, MK_FRESH_UNTIL,
+	MK_KID_MISS_AT, MK_FAILED_AT, MK_JWKS_URI, MK_COUNT };
+static const char *const meta_keys[MK_COUNT] = {"attempt_at", "attempt_cause", "fetched", "max_age",
+	"jitter", "fresh_until", "kid_miss_at", "failed_at", "jwks_uri"};
+
+/* Strict: every line "key=value\n", known keys once and well formed;
+ * unknown keys (a newer writer's) are skipped. */
 static const char *
 parse_meta(const char *buf, size_t len, struct pj_meta *m)
 {
 	const char *p = buf, *end = buf + len, *nl, *eq, *v;
 	unsigned seen = 0;
-	size_t klen, vlen;
+	size_t klen, vlen, i;
+	long long n;
 
 	if (len == 0)
 		return "empty";
-	while (p < end) {
+	for (; p < end; p = nl + 1) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			return "truncated (no final newline)";
-		if ((eq = memchr(p, '=', (size_t)(nl - p))) == NULL)
-			return "a line without '='";
+		if ((eq = memchr(p, '=', (size_t)(nl - p))) == NULL || eq == p)
+			return "a line without 'key='";
 		klen = (size_t)(eq - p);
 		v = eq + 1;
 		vlen = (size_t)(nl - v);
-#define KEY(name, bit) (klen == sizeof(name) - 1 && memcmp(p, name, klen) == 0 && \
-	    !(seen & (bit)) && (seen |= (bit)))
-		if (KEY("attempt_at", 1u)) {
+		for (i = 0; i < MK_COUNT; i++)
+			if (strlen(meta_keys[i]) == klen && memcmp(meta_keys[i], p, klen) == 0)
+				break;
+		if (i == MK_COUNT)
+			continue;
+		if (seen & (1u << i))
+			return "a repeated key";
+		seen |= 1u << i;
+		switch (i) {
+		case MK_ATTEMPT_AT:
 			if (parse_time(v, vlen, &m->attempt_at) != 0)
 				return "bad attempt_at";
-		} else if (KEY("attempt_cause", 2u)) {
-			size_t i;
+			break;
+		case MK_ATTEMPT_CAUSE: {
+			size_t c;
 
-			for (i = 0; i < sizeof(causes) / sizeof(causes[0]); i++)
-				if (strlen(causes[i]) == vlen && memcmp(causes[i], v, vlen) == 0)
+			for (c = 0; c < PJ_CAUSE_COUNT; c++)
+				if (strlen(causes[c]) == vlen && memcmp(causes[c], v, vlen) == 0)
 					break;
-			if (i == sizeof(causes) / sizeof(causes[0]))
+			if (c == PJ_CAUSE_COUNT)
 				return "bad attempt_cause";
 			memcpy(m->attempt_cause, v, vlen);
 			m->attempt_cause[vlen] = '\0';
-		} else if (KEY("fetched", 4u)) {
+			break;
+		}
+		case MK_FETCHED:
 			if (parse_time(v, vlen, &m->fetched) != 0)
 				return "bad fetched";
-		} else if (KEY("fresh_until", 8u)) {
+			break;
+		case MK_MAX_AGE:
+			if (!(vlen == 1 && v[0] == '-') && parse_time(v, vlen, &m->max_age) != 0)
+				return "bad max_age";
+			break;
+		case MK_JITTER:
+			if (pj_num_parse(v, vlen, 0, PJ_JITTER_MAX, PJ_NUM_CANONICAL, &n) != 0)
+				return "bad jitter";
+			m->jitter = (long)n;
+			break;
+		case MK_FRESH_UNTIL:
 			if (parse_time(v, vlen, &m->fresh_until) != 0)
 				return "bad fresh_until";
-		} else if (KEY("kid_miss_at", 16u)) {
+			break;
+		case MK_KID_MISS_AT:
 			if (parse_time(v, vlen, &m->kid_miss_at) != 0)
 				return "bad kid_miss_at";
-		} else if (KEY("failed_at", 32u)) {
+			break;
+		case MK_FAILED_AT:
 			if (parse_time(v, vlen, &m->failed_at) != 0)
 				return "bad failed_at";
-		} else if (KEY("jwks_uri", 64u)) {
+			break;
+		default:
 			if (!pj_cache_uri_ok(v, vlen))
 				return "bad jwks_uri";
 			if ((m->jwks_uri = strndup(v, vlen)) == NULL)
 				return "out of memory";
-		} else
-			return "unknown or repeated key";
-#undef KEY
-		p = nl + 1;
+			break;
+		}
 	}
-	if ((m->fetched >= 0) != (m->fresh_until >= 0))
-		return "fetched without fresh_until, or the reverse";
+	if (!(seen & (1u << MK_MAX_AGE)) != !(seen & (1u << MK_JITTER)))
+		return "max_age without jitter, or the reverse";
+	/* A fetch time and something to judge it by, or neither. */
+	if ((m->fetched >= 0) != (m->fresh_until >= 0 || m->jitter >= 0))
+		return "fetched without fresh_until or jitter, or the reverse";
 	if ((m->attempt_at >= 0) != (m->attempt_cause[0] != '\0'))
 		return "attempt_at without attempt_cause, or the reverse";
 	return NULL;
@@ -428,7 +483,18 @@ pj_cache_write_meta(struct pj_cache *c, const struct pj_log *lg, const struct pj
 		ADD("attempt_at=%" PRId64 "\nattempt_cause=%s\n", m->attempt_at, m->attempt_cause);
 	if (m->kid_miss_at >= 0)
 		ADD("kid_miss_at=%" PRId64 "\n", m->kid_miss_at);
-	if (m->fetched >= 0)
+	if (m->fetched >= 0 && m->jitter >= 0) {
+		/* Integers only (PRId64, %ld): the same bytes whatever the locale. */
+		ADD("fetched=%" PRId64 "\n", m->fetched);
+		if (m->max_age >= 0)
+			ADD("max_age=%" PRId64 "\n", m->max_age);
+		else
+			ADD("max_age=-\n");
+		ADD("jitter=%ld\n", m->jitter);
+		/* Kept for one release: the previous version judges by it. */
+		if (m->fresh_until >= 0)
+			ADD("fresh_until=%" PRId64 "\n", m->fresh_until);
+	} else if (m->fetched >= 0)
 		ADD("fetched=%" PRId64 "\nfresh_until=%" PRId64 "\n", m->fetched, m->fresh_until);
 	if (m->failed_at >= 0)
 		ADD("failed_at=%" PRId64 "\n", m->failed_at);
@@ -447,14 +513,6 @@ pj_cache_write_jwks(struct pj_cache *c, const struct pj_log *lg, const char *buf
 }
 
 /* ---------------------------------------------------------------- .lock */
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
 
 int
 pj_cache_lock(struct pj_cache *c, const struct pj_log *lg, const struct timespec *deadline)
@@ -508,7 +566,7 @@ pj_cache_lock(struct pj_cache *c, const struct pj_log *lg, const struct timespec
 				close(fd);
 				return PJ_ERR_KEYS_UNAVAILABLE;
 			}
-			sleep_ms(left < LOCK_POLL_MS ? left : LOCK_POLL_MS);
+			pj_sleep_ms(left < LOCK_POLL_MS ? left : LOCK_POLL_MS);
 		}
 		/* Still the file at that name (not replaced while we waited)? */
 		if (fstatat(c->dfd, c->lock_name, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&

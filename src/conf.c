@@ -72,7 +72,7 @@ static const struct conf_key {
 	[KEY_USER_CLAIM] = {"user_claim", K_CLAIM, F(user_claim), 0, 0},
 	[KEY_USER_MAP] = {"user_map", K_MAP, F(user_map_path), 0, 0},
 	[KEY_REQUIRE_CLAIM] = {"require_claim", K_REQ, 0, 0, 0},
-	[KEY_LEEWAY] = {"leeway", K_NUM, F(leeway), 0, 600},
+	[KEY_LEEWAY] = {"leeway", K_NUM, F(leeway), 0, PJ_LEEWAY_MAX},
 	[KEY_MAX_LIFETIME] = {"max_lifetime", K_NUM, F(max_lifetime), 1, 2592000},
 	[KEY_JTI_REPLAY] = {"jti_replay", K_FLAG, F(jti_replay), 0, 0},
 	[KEY_STATE_DIR] = {"state_dir", K_DIR, F(state_dir), 0, 0, SC_GLOBAL},
