@@ -672,7 +672,7 @@ find_pam_permit(void)
 	die("pam_permit.so not found");
 }
 
-/* The warm cache of NEVER_URI (pam_jwt.conf(5), cache_dir): <hash>.jwks and a .meta
+/* The warm cache of NEVER_URI (pam_jwt(8), The cache): <hash>.jwks and a .meta
  * fresh for a day, so no login fetches. */
 static void
 fill_cache(const char *cachedir, const struct fixture *f)
@@ -1554,9 +1554,25 @@ main(int argc, char **argv)
 		char *jwks = path2(e.fix, "jwks.json");
 
 		modargs_init(&e.file_args, "issuer=%s audience=%s jwks_file=%s", ISS, AUD, jwks);
-		modargs_init(&e.cache_args, "issuer=%s audience=%s jwks_uri=%s cache_dir=%s", ISS, AUD, NEVER_URI,
-		    e.cachedir);
+		char *helper = path2(o.builddir, "src/pam_jwt_fetch"), *bin = path2(tmpdir, "bin"), *copy, *data;
+		size_t len;
+
+		/* The module judges the fetch helper of a line that may fetch
+		 * (never run here: the cache is fresh), and every folder above
+		 * it: a copy in our own 0755 folder, as a release tree's folders
+		 * may be 0775. */
+		data = read_file(helper, &len);
+		if (mkdir(bin, 0755) != 0 || chmod(bin, 0755) != 0)
+			die("mkdir: %s", strerror(errno));
+		copy = path2(bin, "pam_jwt_fetch");
+		write_file(copy, data, len, 0755);
+		modargs_init(&e.cache_args, "issuer=%s audience=%s jwks_uri=%s cache_dir=%s fetch_helper=%s", ISS, AUD,
+		    NEVER_URI, e.cachedir, copy);
 		free(jwks);
+		free(helper);
+		free(bin);
+		free(copy);
+		free(data);
 	}
 	{
 		char *line;
@@ -1613,7 +1629,7 @@ main(int argc, char **argv)
 		la.set = cc;
 		res.have_cache = op_keys(&la) == 0;
 		if (!res.have_cache)
-			die("the warm cache is not read (src/cache.c and src/keys.c)");
+			die("the warm cache is not read (src/cache.c and src/keys.c as pam_jwt(8) describes the cache?)");
 		res.st_keys_cache = measure("keys (cache)", op_keys, &la, o.rounds, nn);
 		res.st_pw = measure("getpwnam_r", op_pw, &la, o.rounds, nn);
 		if (pj_keys_open(cf->v[0], &quiet_log, (int64_t)time(NULL), PJ_VERIFY_NO_FETCH, &k) != 0 ||

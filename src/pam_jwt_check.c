@@ -18,6 +18,7 @@
 #include "jws.h"
 #include "keys.h"
 #include "log.h"
+#include "num.h"
 #include "util.h"
 #include "verify.h"
 
@@ -410,9 +411,14 @@ main(int argc, char **argv)
 		} else if (strcmp(a, "--user") == 0) {
 			user = argv[++i];
 		} else if (strcmp(a, "--now") == 0) {
-			if (pj_parse_num(argv[++i], 0, NOW_MAX, &nowarg) != 0)
+			const char *val = argv[++i];
+			long long v;
+
+			if (pj_num_parse(val, strlen(val), 0, NOW_MAX, 0, &v) != 0)
 				usage_err(why, "--now: not a whole number of seconds from 0 to %ld",
 				    NOW_MAX);
+			else
+				nowarg = (long)v;
 		} else if (strcmp(a, "--config") == 0) {
 			const char *path = argv[++i];
 
