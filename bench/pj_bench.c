@@ -9,8 +9,9 @@
  *
  * For RS256, PS256, ES256 and EdDSA, with a 5-key JWKS (RSA 2048 x3, P-256,
  * Ed25519), in rounds that interleave raw, floor, module, floor, ...:
- *   raw     a bare EVP_DigestVerify of a token with a ready key, in this
- *           process (and libsodium's Ed25519 verify, for reference);
+ *   raw     a bare EVP_DigestVerify of a token with a ready key, timed in
+ *           the loop's process between the logins (and libsodium's Ed25519
+ *           verify here, for reference);
  *   floor   one long-lived process doing pam_start_confdir +
  *           pam_authenticate + pam_end with "auth required pam_permit.so",
  *           which libpam loads and unloads per handle;
@@ -429,7 +430,6 @@ struct fixture {
 	size_t siglen_raw[NALG];	/* signing input length: up to the last '.' */
 	uint8_t *sig[NALG];		/* as OpenSSL verifies it (ES256: DER) */
 	size_t siglen[NALG];
-	EVP_PKEY *pkey[NALG];
 	uint8_t ed_pk[32];
 	char *jwks;
 	size_t jwkslen;
@@ -440,7 +440,6 @@ load_fixture(const char *fix, struct fixture *f)
 {
 	char name[64], *p, *pem;
 	size_t len;
-	BIO *bio;
 
 	for (int a = 0; a < NALG; a++) {
 		snprintf(name, sizeof(name), "tok.%s", alg_names[a]);
@@ -459,15 +458,6 @@ load_fixture(const char *fix, struct fixture *f)
 		p = path2(fix, name);
 		f->sig[a] = (uint8_t *)read_file(p, &f->siglen[a]);
 		free(p);
-		snprintf(name, sizeof(name), "pub.%s.pem", alg_names[a]);
-		p = path2(fix, name);
-		pem = read_file(p, &len);
-		free(p);
-		if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL ||
-		    (f->pkey[a] = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL)) == NULL)
-			die("%s: cannot read the public key", name);
-		BIO_free(bio);
-		free(pem);
 	}
 	p = path2(fix, "pub.EdDSA.raw");
 	pem = read_file(p, &len);
@@ -484,31 +474,12 @@ load_fixture(const char *fix, struct fixture *f)
 /* ---------------------------------------------------------------- raw */
 
 struct raw_arg {
-	EVP_PKEY *pkey;
-	int kind;	/* 0 RSA PKCS#1, 1 RSA-PSS, 2 ECDSA, 3 Ed25519 */
 	const uint8_t *msg, *sig, *pk;
 	size_t msglen, siglen;
 };
 
-static int
-op_raw_evp(void *p)
-{
-	struct raw_arg *a = p;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	EVP_PKEY_CTX *pctx = NULL;
-	int ok;
-
-	if (ctx == NULL)
-		return -1;
-	ok = EVP_DigestVerifyInit(ctx, &pctx, a->kind == 3 ? NULL : EVP_sha256(), NULL, a->pkey) == 1;
-	if (ok && a->kind == 1)
-		ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
-		    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) == 1;
-	ok = ok && EVP_DigestVerify(ctx, a->sig, a->siglen, a->msg, a->msglen) == 1;
-	EVP_MD_CTX_free(ctx);
-	return ok ? 0 : -1;
-}
-
+/* The raw OpenSSL verify runs in bench/pj_loop_ssl, between the logins;
+ * libsodium's, a reference, here. */
 static int
 op_raw_sodium(void *p)
 {
@@ -768,36 +739,78 @@ write_sections(const struct env *e)
 /* The module cases of a round, each run between two floor runs. */
 #define NCASE (2 * NALG + NSECT)
 
+/* A round's sequence: per algorithm raw, floor, jwks_file, floor, cache,
+ * floor; then the sections cases, each followed by a floor. */
+enum { IT_FLOOR, IT_RAW, IT_CASE };
+struct item {
+	int kind, idx;	/* idx: the algorithm (IT_RAW) or the case (IT_CASE) */
+	char label[32];
+	char *spec;	/* LABEL:SERVICE:FILE for pj_loop */
+};
+#define NITEM (NALG * 6 + NSECT * 2)
+
 static void
-case_spec(const struct env *e, int c, char *label, size_t cap, char **spec)
+item_set(const struct env *e, struct item *it, int kind, int idx)
 {
-	const char *svc, *alg;
+	const char *svc = "permit", *file = "-", *alg = "RS256";
+	char svcbuf[32];
 	int r;
 
-	if (c < 2 * NALG) {
-		alg = alg_names[c / 2];
-		svc = c % 2 == 0 ? "jwt-file" : "jwt-cache";
-		snprintf(label, cap, "%s.%s", c % 2 == 0 ? "file" : "cache", alg);
+	it->kind = kind;
+	it->idx = idx;
+	if (kind == IT_FLOOR)
+		snprintf(it->label, sizeof(it->label), "floor");
+	else if (kind == IT_RAW) {
+		snprintf(it->label, sizeof(it->label), "raw.%s", alg_names[idx]);
+		snprintf(svcbuf, sizeof(svcbuf), "@raw.%s", alg_names[idx]);
+		svc = svcbuf;
+		file = e->fix;
+	} else if (idx < 2 * NALG) {
+		alg = alg_names[idx / 2];
+		svc = idx % 2 == 0 ? "jwt-file" : "jwt-cache";
+		snprintf(it->label, sizeof(it->label), "%s.%s", idx % 2 == 0 ? "file" : "cache", alg);
 	} else {
-		alg = "RS256";
-		svc = sect_names[c - 2 * NALG];
-		snprintf(label, cap, "%s", svc);
+		svc = sect_names[idx - 2 * NALG];
+		snprintf(it->label, sizeof(it->label), "%s", svc);
 	}
-	r = asprintf(spec, "%s:%s:%s/tok.%s", label, svc, e->fix, alg);
+	if (kind == IT_CASE)
+		r = asprintf(&it->spec, "%s:%s:%s/tok.%s", it->label, svc, e->fix, alg);
+	else
+		r = asprintf(&it->spec, "%s:%s:%s", it->label, svc, file);
 	if (r < 0)
 		die("out of memory");
 }
 
-/* One pj_loop process: floor, case 0, floor, case 1, ..., floor; the median logins
- * in microseconds per login, in that order, into v[0..2 * NCASE]. */
+static int
+items_build(const struct env *e, struct item *it)
+{
+	int n = 0;
+
+	for (int i = 0; i < NALG; i++) {
+		item_set(e, &it[n++], IT_RAW, i);
+		item_set(e, &it[n++], IT_FLOOR, 0);
+		item_set(e, &it[n++], IT_CASE, 2 * i);
+		item_set(e, &it[n++], IT_FLOOR, 0);
+		item_set(e, &it[n++], IT_CASE, 2 * i + 1);
+		item_set(e, &it[n++], IT_FLOOR, 0);
+	}
+	for (int s = 0; s < NSECT; s++) {
+		item_set(e, &it[n++], IT_CASE, 2 * NALG + s);
+		item_set(e, &it[n++], IT_FLOOR, 0);
+	}
+	return n;
+}
+
+/* One pj_loop_ssl process runs the sequence (pam_jwt.so resident, as in
+ * any host); each item's median, in microseconds, into v[]. */
 static void
-loop_round(const struct env *e, int iters_n, double *v)
+loop_round(const struct env *e, const struct item *it, int nit, int iters_n, double *v)
 {
 	struct av a = {{NULL}, 0};
 	char buf[64], *out = NULL, *line, *save = NULL;
 	int rc, k = 0;
 
-	av_add(&a, e->loop);
+	av_add(&a, e->loop_ssl);
 	av_add(&a, "loop");
 	av_add(&a, e->confdir);
 	av_add(&a, e->o->user);
@@ -806,15 +819,8 @@ loop_round(const struct env *e, int iters_n, double *v)
 	av_add(&a, "1");
 	snprintf(buf, sizeof(buf), "%d", iters_n);
 	av_add(&a, buf);
-	av_add(&a, "floor:permit:-");
-	for (int c = 0; c < NCASE; c++) {
-		char label[32], *spec;
-
-		case_spec(e, c, label, sizeof(label), &spec);
-		av_add(&a, spec);
-		free(spec);
-		av_add(&a, "floor:permit:-");
-	}
+	for (int i = 0; i < nit; i++)
+		av_add(&a, it[i].spec);
 	rc = run_capture(&a, &out);
 	for (line = strtok_r(out, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
 		char label[32];
@@ -825,25 +831,12 @@ loop_round(const struct env *e, int iters_n, double *v)
 			die("pj_loop: a login failed: %s (PAM code; see the journal or run with debug)", line + 5);
 		if (sscanf(line, "ROUND %31s %d %lf", label, &rd, &ns) != 3)
 			continue;
-		if (k > 2 * NCASE)
-			die("pj_loop: more results than cases");
-		/* In order: even places are the floor, odd ones case (k - 1) / 2. */
-		{
-			char want_label[32], *spec;
-
-			if (k % 2 == 0)
-				snprintf(want_label, sizeof(want_label), "floor");
-			else {
-				case_spec(e, k / 2, want_label, sizeof(want_label), &spec);
-				free(spec);
-			}
-			if (strcmp(label, want_label) != 0)
-				die("pj_loop: %s where %s was expected", label, want_label);
-		}
+		if (k >= nit || strcmp(label, it[k].label) != 0)
+			die("pj_loop: %s where %s was expected", label, k < nit ? it[k].label : "the end");
 		v[k++] = ns / 1000.0;
 	}
-	if (rc != 0 || k != 2 * NCASE + 1)
-		die("pj_loop exited with %d after %d of %d results", rc, k, 2 * NCASE + 1);
+	if (rc != 0 || k != nit)
+		die("pj_loop exited with %d after %d of %d results", rc, k, nit);
 	free(out);
 	av_free(&a);
 }
@@ -854,35 +847,39 @@ static void
 rounds_run(const struct env *e, struct results *res, int do_raw, int do_pam)
 {
 	const struct fixture *f = e->f;
-	int R = e->o->rounds, n_raw = iters(e->o, 2000), n_pam = iters(e->o, LOGINS), nf = 0;
-	double raw[NALG][MAXR], sod[MAXR], cs[NCASE][MAXR], adj[NCASE][MAXR], *fl, v[2 * NCASE + 1];
-	double d[MAXR];
+	int R = e->o->rounds, n_raw = iters(e->o, 2000), n_pam = iters(e->o, LOGINS), nf = 0, nit;
+	double raw[NALG][MAXR], sod[MAXR], cs[NCASE][MAXR], adj[NCASE][MAXR], *fl, v[NITEM], d[MAXR];
+	struct item it[NITEM];
 
-	if ((fl = calloc((size_t)R * (NCASE + 1), sizeof(*fl))) == NULL)
+	nit = items_build(e, it);
+	if ((fl = calloc((size_t)R * NITEM, sizeof(*fl))) == NULL)
 		die("out of memory");
 	for (int r = 0; r < R; r++) {
 		fprintf(stderr, "\rpj_bench: round %d/%d ", r + 1, R);
-		for (int i = 0; i < NALG && do_raw; i++) {
-			struct raw_arg ra = {f->pkey[i], i, (const uint8_t *)f->token[i], f->sig[i], NULL,
-				f->siglen_raw[i], f->siglen[i]};
+		if (do_raw) {
+			/* libsodium's Ed25519 verify: a reference, not judged */
+			struct raw_arg ra = {(const uint8_t *)f->token[EDDSA], f->sig[EDDSA], f->ed_pk,
+				f->siglen_raw[EDDSA], f->siglen[EDDSA]};
 
-			raw[i][r] = measure(alg_names[i], op_raw_evp, &ra, 1, n_raw).med;
-			if (i == EDDSA) {
-				ra.pk = f->ed_pk;
-				sod[r] = measure("EdDSA (libsodium)", op_raw_sodium, &ra, 1, n_raw).med;
-			}
+			sod[r] = measure("EdDSA (libsodium)", op_raw_sodium, &ra, 1, n_raw).med;
 		}
-		if (!do_pam)
+		if (!do_pam && !do_raw)
 			continue;
-		loop_round(e, n_pam, v);
-		for (int k = 0; k <= 2 * NCASE; k += 2)
-			fl[nf++] = v[k];
-		for (int c = 0; c < NCASE; c++) {
-			cs[c][r] = v[2 * c + 1];
-			adj[c][r] = (v[2 * c] + v[2 * c + 2]) / 2;	/* the floor around it */
+		loop_round(e, it, nit, n_pam, v);
+		for (int k = 0; k < nit; k++) {
+			if (it[k].kind == IT_FLOOR)
+				fl[nf++] = v[k];
+			else if (it[k].kind == IT_RAW)
+				raw[it[k].idx][r] = v[k];
+			else {
+				cs[it[k].idx][r] = v[k];
+				adj[it[k].idx][r] = (v[k - 1] + v[k + 1]) / 2;	/* the floor around it */
+			}
 		}
 	}
 	fputc('\n', stderr);
+	for (int i = 0; i < nit; i++)
+		free(it[i].spec);
 	if (do_raw) {
 		for (int i = 0; i < NALG; i++)
 			res->raw[i] = summarize(raw[i], R);
@@ -1195,8 +1192,9 @@ report(const struct opts *o, const struct results *r)
 
 	printf("Per login, microseconds: each run's median login (or verify), the median over the rounds;\n"
 	    "raw, floor, module, floor, ... interleaved in every round\n");
-	printf("  raw     EVP_DigestVerify with a ready key, in this process (OpenSSL; EdDSA too)\n");
-	printf("  floor   pam_start_confdir + pam_authenticate + pam_end, \"auth required pam_permit.so\"\n");
+	printf("  raw     EVP_DigestVerify with a ready key (OpenSSL; EdDSA too), in the loop's process\n");
+	printf("  floor   pam_start_confdir + pam_authenticate + pam_end, \"auth required pam_permit.so\",\n"
+	    "          in one long-lived process (bench/pj_loop_ssl)\n");
 	printf("  module  the same loop, pam_jwt.so issuer= audience= jwks_file= (5-key JWKS),\n");
 	printf("          64 distinct tokens in turn, getpwnam(%s); pam_jwt.so stays resident (-z nodelete)\n", o->user);
 	printf("  alg          raw     floor    module  (module - floor) / raw        target    verdict\n");

@@ -12,6 +12,10 @@
  *	once). TOKENFILE: tokens one a line, answered in turn, so that each
  *	login sees the next one; "-": no conversation expected.
  *	pin=PATH keeps that module resident (dlopen RTLD_NODELETE first).
+ *	pj_loop_ssl only: the case LABEL:@raw.ALG:FIXDIR times a bare
+ *	EVP_DigestVerify with a ready key instead (ALG: RS256, PS256, ES256,
+ *	EdDSA; FIXDIR holds bench/setup.py's files), so that the raw verify
+ *	is interleaved with the logins in one process.
  *   pj_loop once CONFDIR USER SERVICE TOKENFILE
  *	This process's one login (the first token); prints "ONCE HWM_KB".
  *   pj_loop cold CONFDIR USER SERVICE TOKENFILE MODULE
@@ -36,7 +40,9 @@
 #ifdef PJ_LOOP_OPENSSL
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
 #endif
 
 #include "../tests/pam/pjpam.h"
@@ -49,9 +55,12 @@ struct toks {
 	int n, next;
 };
 
+struct raw;
+
 struct tcase {
 	char *label, *service;
 	struct toks *tokens;
+	struct raw *raw;	/* a raw verify, not a login */
 };
 
 static long long
@@ -150,6 +159,112 @@ rss_kb(void)
 	return kb;
 }
 
+#ifdef PJ_LOOP_OPENSSL
+/* A bare verify of the first token's signature with a ready key. */
+struct raw {
+	EVP_PKEY *pkey;
+	int pss, ed;
+	unsigned char *msg, *sig;
+	size_t msglen, siglen;
+};
+
+static unsigned char *
+slurp(const char *dir, const char *name, size_t *len)
+{
+	char path[4096];
+	unsigned char *buf;
+	long n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((f = fopen(path, "rb")) == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) <= 0 ||
+	    fseek(f, 0, SEEK_SET) != 0 || (buf = malloc((size_t)n + 1)) == NULL ||
+	    fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		fprintf(stderr, "pj_loop: %s: cannot read\n", path);
+		exit(2);
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*len = (size_t)n;
+	return buf;
+}
+
+static struct raw *
+raw_load(const char *alg, const char *dir)
+{
+	struct raw *w = calloc(1, sizeof(*w));
+	unsigned char *pem, *dot;
+	char name[64];
+	size_t len;
+	BIO *bio;
+
+	if (w == NULL)
+		exit(2);
+	w->pss = strcmp(alg, "PS256") == 0;
+	w->ed = strcmp(alg, "EdDSA") == 0;
+	snprintf(name, sizeof(name), "pub.%s.pem", alg);
+	pem = slurp(dir, name, &len);
+	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL ||
+	    (w->pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL)) == NULL) {
+		fprintf(stderr, "pj_loop: pub.%s: not a public key\n", alg);
+		exit(2);
+	}
+	BIO_free(bio);
+	free(pem);
+	snprintf(name, sizeof(name), "sig.%s.bin", alg);
+	w->sig = slurp(dir, name, &w->siglen);
+	/* The signing input: the first token up to its last '.'. */
+	snprintf(name, sizeof(name), "tok.%s", alg);
+	w->msg = slurp(dir, name, &len);
+	w->msg[strcspn((char *)w->msg, "\n")] = '\0';
+	if ((dot = (unsigned char *)strrchr((char *)w->msg, '.')) == NULL) {
+		fprintf(stderr, "pj_loop: tok.%s: not a token\n", alg);
+		exit(2);
+	}
+	w->msglen = (size_t)(dot - w->msg);
+	return w;
+}
+
+static int
+raw_verify(const struct raw *w)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	int ok;
+
+	if (ctx == NULL)
+		return -1;
+	ok = EVP_DigestVerifyInit(ctx, &pctx, w->ed ? NULL : EVP_sha256(), NULL, w->pkey) == 1;
+	if (ok && w->pss)
+		ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+		    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) == 1;
+	ok = ok && EVP_DigestVerify(ctx, w->sig, w->siglen, w->msg, w->msglen) == 1;
+	EVP_MD_CTX_free(ctx);
+	return ok ? 0 : -1;
+}
+#endif
+
+/* One login of the case, or its raw verify: 0 or "FAIL" printed. */
+static int
+run_case(const char *confdir, const char *user, struct tcase *c)
+{
+	int r;
+
+#ifdef PJ_LOOP_OPENSSL
+	if (c->raw != NULL) {
+		if (raw_verify(c->raw) == 0)
+			return 0;
+		printf("FAIL %s verify\n", c->label);
+		return -1;
+	}
+#endif
+	if ((r = login(confdir, c->service, user, next_token(c->tokens))) != PAM_SUCCESS) {
+		printf("FAIL %s %d\n", c->label, r);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 cmp_ll(const void *a, const void *b)
 {
@@ -163,7 +278,7 @@ run_loop(int argc, char **argv)
 {
 	const char *confdir = argv[2], *user = argv[3];
 	int warmup = atoi(argv[4]), rounds = atoi(argv[5]), iters = atoi(argv[6]);
-	int first = 7, n, r;
+	int first = 7, n;
 	struct tcase *tc;
 	long long *t;
 
@@ -188,28 +303,31 @@ run_loop(int argc, char **argv)
 		*c1 = *c2 = '\0';
 		tc[i].label = s;
 		tc[i].service = c1 + 1;
+		if (strncmp(tc[i].service, "@raw.", 5) == 0) {
+#ifdef PJ_LOOP_OPENSSL
+			tc[i].raw = raw_load(tc[i].service + 5, c2 + 1);
+			continue;
+#else
+			fprintf(stderr, "pj_loop: %s: raw cases need pj_loop_ssl\n", tc[i].label);
+			return 2;
+#endif
+		}
 		tc[i].tokens = read_tokens(c2 + 1);
 	}
 	for (int i = 0; i < n; i++) {
-		for (int w = 0; w < warmup; w++) {
-			if ((r = login(confdir, tc[i].service, user, next_token(tc[i].tokens))) != PAM_SUCCESS) {
-				printf("FAIL %s %d\n", tc[i].label, r);
+		for (int w = 0; w < warmup; w++)
+			if (run_case(confdir, user, &tc[i]) != 0)
 				return 1;
-			}
-		}
 	}
 	for (int rd = 0; rd < rounds; rd++) {
 		for (int i = 0; i < n; i++) {
 			long long sum = 0, med;
 
 			for (int k = 0; k < iters; k++) {
-				const char *tok = next_token(tc[i].tokens);
 				long long t0 = now_ns();
 
-				if ((r = login(confdir, tc[i].service, user, tok)) != PAM_SUCCESS) {
-					printf("FAIL %s %d\n", tc[i].label, r);
+				if (run_case(confdir, user, &tc[i]) != 0)
 					return 1;
-				}
 				t[k] = now_ns() - t0;
 				sum += t[k];
 			}
