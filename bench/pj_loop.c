@@ -7,10 +7,10 @@
  *
  *   pj_loop loop CONFDIR USER WARMUP ROUNDS ITERS [pin=PATH]... LABEL:SERVICE:TOKENFILE...
  *	Each round runs ITERS logins (pam_start_confdir, pam_authenticate,
- *	pam_end) of each case in turn, each login timed; prints "ROUND LABEL
- *	R MEDIAN_NS MEAN_NS" (per login), in the order run (a label may come more than
- *	once). TOKENFILE: tokens one a line, answered in turn, so that each
- *	login sees the next one; "-": no conversation expected.
+ *	pam_end) of each case in turn, each login timed; prints "ROUND
+ *	LABEL R MEDIAN_NS MEAN_NS" (per login), in the order run (a label may
+ *	come more than once). TOKENFILE: tokens one a line, answered in turn,
+ *	so that each login sees the next one; "-": no conversation expected.
  *	pin=PATH keeps that module resident (dlopen RTLD_NODELETE first).
  *	pj_loop_ssl only: the case LABEL:@raw.ALG:FIXDIR times a bare
  *	EVP_DigestVerify with a ready key instead (ALG: RS256, PS256, ES256,
