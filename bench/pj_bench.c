@@ -134,9 +134,11 @@ struct results {
 	struct stat3 floor;
 	struct stat3 mod_file[NALG], mod_cache[NALG];
 	double iqr_lo[NALG], iqr_hi[NALG];	/* of the per-round ratio */
-	double cache_pct[NALG];			/* cache over file, module's share */
+	/* Paired per round: the median difference over the reference's
+	 * whole login (judged) and over its share above the floor. */
+	double cache_pct[NALG], cache_share[NALG];	/* cache over file */
 	struct stat3 sect[NSECT];
-	double sect_pct[NSECT];			/* over sect1, module's share */
+	double sect_pct[NSECT], sect_share[NSECT];	/* over sect1 */
 	int have_cache;
 	/* pj_verify's steps */
 	struct stat3 st_conf_file, st_conf_cache, st_keys_file, st_keys_cache, st_pw;
@@ -896,13 +898,15 @@ rounds_run(const struct env *e, struct results *res, int do_raw, int do_pam)
 			/* cache against file, same round: the module's share */
 			for (int r = 0; r < R; r++)
 				d[r] = cs[2 * i + 1][r] - cs[2 * i][r];
-			res->cache_pct[i] = summarize(d, R).med / (res->mod_file[i].med - res->floor.med);
+			res->cache_pct[i] = summarize(d, R).med / res->mod_file[i].med;
+			res->cache_share[i] = summarize(d, R).med / (res->mod_file[i].med - res->floor.med);
 		}
 		for (int s = 0; s < NSECT; s++) {
 			res->sect[s] = summarize(cs[2 * NALG + s], R);
 			for (int r = 0; r < R; r++)
 				d[r] = cs[2 * NALG + s][r] - cs[2 * NALG][r];
-			res->sect_pct[s] = summarize(d, R).med / (res->sect[0].med - res->floor.med);
+			res->sect_pct[s] = summarize(d, R).med / res->sect[0].med;
+			res->sect_share[s] = summarize(d, R).med / (res->sect[0].med - res->floor.med);
 		}
 	}
 	if (do_raw && do_pam)
@@ -1214,9 +1218,10 @@ report(const struct opts *o, const struct results *r)
 	printf("  IQR: interquartile range of the per-round ratio, each module run against the floor\n"
 	    "  runs before and after it.\n\n");
 
-	printf("Cache path: jwks_uri= with a warm cache (no fetch) against jwks_file=; the module's share\n"
-	    "(module - floor), the difference paired per round; target within %.0f %%\n", TARGET_CACHE * 100);
-	printf("  alg     jwks_file     cache   cache over file\n");
+	printf("Cache path: jwks_uri= with a warm cache (no fetch) against jwks_file=, per login, the\n"
+	    "difference paired per round; target within %.0f %% (judged on the login; beside it, on the\n"
+	    "module's share above the floor)\n", TARGET_CACHE * 100);
+	printf("  alg     jwks_file     cache   cache over file: login, share\n");
 	vd.cache_ran = 1;
 	for (int i = 0; i < NALG; i++) {
 		int ran = ran3(r->floor, r->mod_file[i], r->mod_cache[i]);
@@ -1224,21 +1229,23 @@ report(const struct opts *o, const struct results *r)
 		vd.cache_ran &= ran;
 		if (ran)
 			cache_worst = fmax(cache_worst, r->cache_pct[i]);
-		printf("  %-6s  %9.1f  %8.1f   %+6.1f %%\n", alg_names[i], r->mod_file[i].med, r->mod_cache[i].med,
-		    100 * r->cache_pct[i]);
+		printf("  %-6s  %9.1f  %8.1f   %+6.1f %%  %+6.1f %%\n", alg_names[i], r->mod_file[i].med,
+		    r->mod_cache[i].med, 100 * r->cache_pct[i], 100 * r->cache_share[i]);
 	}
 	vd.cache_ok = vd.cache_ran && cache_worst <= TARGET_CACHE;
 	printf("  worst %+.1f %% (target <= %.0f %%): %s\n\n", vd.cache_ran ? 100 * cache_worst : NAN,
 	    TARGET_CACHE * 100, verdict(vd.cache_ran, vd.cache_ok));
 
-	printf("Sections (issue 12): config= with [issuer NAME] sections, RS256, jwks_file; the module's\n"
-	    "share (module - floor), the difference to one section paired per round; target within %.0f %%\n",
-	    TARGET_SECTIONS * 100);
+	printf("Sections (issue 12): config= with [issuer NAME] sections, RS256, jwks_file, per login, the\n"
+	    "difference to one section paired per round; target within %.0f %% (judged on the login; beside\n"
+	    "it, on the module's share above the floor)\n", TARGET_SECTIONS * 100);
 	vd.sect_ran = ran3(r->floor, r->sect[0], r->sect[1]) && r->sect[2].n > 0;
 	printf("  1 section                      %8.1f   (module - floor %.1f)\n", r->sect[0].med,
 	    r->sect[0].med - r->floor.med);
-	printf("  8 sections, the token's last   %8.1f   %+6.1f %%\n", r->sect[1].med, 100 * r->sect_pct[1]);
-	printf("  8 sections, the token's middle %8.1f   %+6.1f %%\n", r->sect[2].med, 100 * r->sect_pct[2]);
+	printf("  8 sections, the token's last   %8.1f   %+6.1f %%  %+6.1f %%\n", r->sect[1].med, 100 * r->sect_pct[1],
+	    100 * r->sect_share[1]);
+	printf("  8 sections, the token's middle %8.1f   %+6.1f %%  %+6.1f %%\n", r->sect[2].med, 100 * r->sect_pct[2],
+	    100 * r->sect_share[2]);
 	vd.sect_ok = vd.sect_ran && sect_worst <= TARGET_SECTIONS;
 	printf("  worst %+.1f %% (target <= %.0f %%): %s\n\n", 100 * sect_worst, TARGET_SECTIONS * 100,
 	    verdict(vd.sect_ran, vd.sect_ok));
@@ -1334,6 +1341,8 @@ report(const struct opts *o, const struct results *r)
 		json_num(stdout, "ratio_iqr_lo", vd.alg_ran[i], r->iqr_lo[i], 1);
 		json_num(stdout, "ratio_iqr_hi", vd.alg_ran[i], r->iqr_hi[i], 1);
 		json_num(stdout, "cache_over_file", ran3(r->floor, r->mod_file[i], r->mod_cache[i]), r->cache_pct[i], 1);
+		json_num(stdout, "cache_over_file_share", ran3(r->floor, r->mod_file[i], r->mod_cache[i]),
+		    r->cache_share[i], 1);
 		json_stat(stdout, "step_token", r->st_jws[i], 1);
 		json_stat(stdout, "step_signature", r->st_sig[i], 1);
 		json_stat(stdout, "step_claims", r->st_claims[i], 1);
@@ -1352,6 +1361,8 @@ report(const struct opts *o, const struct results *r)
 
 			snprintf(k, sizeof(k), "%s_over_sect1", sect_names[s]);
 			json_num(stdout, k, vd.sect_ran, r->sect_pct[s], 1);
+			snprintf(k, sizeof(k), "%s_over_sect1_share", sect_names[s]);
+			json_num(stdout, k, vd.sect_ran, r->sect_share[s], 1);
 		}
 	}
 	json_met(stdout, "met", vd.sect_ran, vd.sect_ok, 0);

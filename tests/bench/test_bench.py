@@ -91,12 +91,24 @@ for alg in ALGS:
          "%s: the verdict follows the ratio and the target" % alg, "%r %r %r" % (a.get("met"), m.group(5), met))
 for name in ["sect1", "sect8.last", "sect8.middle"]:
     t.ok(isinstance(doc.get("sections", {}).get(name), dict), "sections: %s measured" % name)
-t.ok(re.search(r"^  8 sections, the token's last +[\d.]+ +[-+][\d.]+ %$", out, re.M) is not None and
-     re.search(r"^  8 sections, the token's middle +[\d.]+ +[-+][\d.]+ %$", out, re.M) is not None,
-     "sections: both rows printed")
+PCT = r" +([-+][\d.]+) % +([-+][\d.]+) %$"
+sec = doc.get("sections", {})
+for name, what in [("sect8.last", "last"), ("sect8.middle", "middle")]:
+    m = re.search(r"^  8 sections, the token's %s +[\d.]+%s" % (what, PCT), out, re.M)
+    t.ok(m is not None and abs(float(m.group(1)) - 100 * sec.get(name + "_over_sect1", 1e9)) <= 0.06 and
+         abs(float(m.group(2)) - 100 * sec.get(name + "_over_sect1_share", 1e9)) <= 0.06,
+         "sections: the %s row, on the login and on the share, as in the JSON" % what)
+cache_worst = -1e9
 for alg in ALGS:
-    t.ok(re.search(r"^  %s +[\d.]+ +[\d.]+ +[-+][\d.]+ %%$" % alg, out, re.M) is not None,
-         "cache path: a %s row" % alg)
+    a = doc.get("algs", {}).get(alg, {})
+    m = re.search(r"^  %s +[\d.]+ +[\d.]+%s" % (alg, PCT), out, re.M)
+    t.ok(m is not None and abs(float(m.group(1)) - 100 * a.get("cache_over_file", 1e9)) <= 0.06 and
+         abs(float(m.group(2)) - 100 * a.get("cache_over_file_share", 1e9)) <= 0.06,
+         "cache path: the %s row, on the login and on the share, as in the JSON" % alg)
+    cache_worst = max(cache_worst, a.get("cache_over_file", 1e9))
+t.ok(doc.get("cache_met") is (cache_worst <= 0.10), "cache path: the verdict judges the login's worst")
+t.ok(sec.get("met") is (max(sec.get("sect8.last_over_sect1", 1e9), sec.get("sect8.middle_over_sect1", 1e9)) <= 0.05),
+     "sections: the verdict judges the login's worst")
 for host in ["bare", "openssl"]:
     p = doc.get("process", {}).get(host, {})
     ok = isinstance(p.get("permit_us"), dict) and isinstance(p.get("jwt_hwm_kb"), dict)
