@@ -12,6 +12,7 @@ script, and apt-get purge leaving nothing but the user.
 Root and dpkg-buildpackage (debhelper) needed, else skipped. Never installs
 anything on this machine's own root. PJ_IN_DEB_TEST guards against the
 package build running this test again."""
+import atexit
 import glob
 import json
 import os
@@ -28,6 +29,11 @@ SRC = os.path.abspath(os.environ.get("PJ_TOP_SRCDIR") or os.path.join(os.path.di
 BUILD = os.path.abspath(os.environ.get("PJ_TOP_BUILDDIR") or os.path.join(SRC, "build"))
 sys.path[:0] = [os.path.join(SRC, "tests", d) for d in ("lib", "mint", "issuer")]
 from tap import Tap  # noqa: E402
+import control  # noqa: E402
+try:
+    import mint  # noqa: E402  (python3-jwcrypto)
+except ImportError:
+    mint = None
 
 t = Tap()
 T0 = time.monotonic()
@@ -100,9 +106,22 @@ MA = run(["dpkg-architecture", "-qDEB_HOST_MULTIARCH"]).stdout.strip()
 DEB = os.path.join(tmp, "%s_%s_%s.deb" % (PKG, VER, ARCH))
 
 
+H = None  # the HTTPS test issuer, once started
+
+
+def cleanup():
+    """Also on an exception: stop the issuer, drop the temp tree (no
+    mounts in the chroot, so removing it touches nothing else)."""
+    if H is not None:
+        control.stop(H)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+atexit.register(cleanup)
+
+
 def finish():
     t.comment("total %.0f s" % (time.monotonic() - T0))
-    shutil.rmtree(tmp, ignore_errors=True)
     sys.exit(t.done())
 
 
@@ -349,49 +368,39 @@ t.ok(p.returncode == 0, "installed: pam_jwt_check runs", p.stdout + p.stderr)
 # A login through the installed module and fetch helper (as _pam_jwt),
 # against the HTTPS test issuer on 127.0.0.1 (a chroot shares the network).
 drive = os.path.join(BUILD, "tests", "pam", "pjdrive")
-H = None
-try:
-    import control  # noqa: E402
-    import mint  # noqa: E402
-    have_login = os.path.exists(drive)
-except ImportError as e:
-    have_login = False
-    t.comment("no login test: %s" % e)
+have_login = os.path.exists(drive) and mint is not None
 if have_login:
     H = control.start(os.path.join(tmp, "issuer"))
-    try:
-        key = mint.load_key(control.key_file(H, "ec-p256"))
-        etc = root + "/etc/security/pam_jwt"
-        os.makedirs(etc, exist_ok=True)
-        shutil.copy(H.ca, etc + "/ca.pem")
-        with open(etc + "/login.conf", "w") as f:
-            f.write("issuer = %s\naudience = ssh://chroot\nca_file = /etc/security/pam_jwt/ca.pem\n" % H.url)
-        os.chmod(etc + "/login.conf", 0o644)
-        chroot("useradd", "--no-create-home", "deploy")
-        shutil.copy(drive, root + "/tmp/pjdrive")
-        svc = root + "/tmp/svc"
-        os.makedirs(svc, exist_ok=True)
-        with open(svc + "/pjtest", "w") as f:
-            f.write("auth required pam_jwt.so config=/etc/security/pam_jwt/login.conf\n")
+    key = mint.load_key(control.key_file(H, "ec-p256"))
+    etc = root + "/etc/security/pam_jwt"
+    os.makedirs(etc, exist_ok=True)
+    shutil.copy(H.ca, etc + "/ca.pem")
+    with open(etc + "/login.conf", "w") as f:
+        f.write("issuer = %s\naudience = ssh://chroot\nca_file = /etc/security/pam_jwt/ca.pem\n" % H.url)
+    os.chmod(etc + "/login.conf", 0o644)
+    chroot("useradd", "--no-create-home", "deploy")
+    shutil.copy(drive, root + "/tmp/pjdrive")
+    svc = root + "/tmp/svc"
+    os.makedirs(svc, exist_ok=True)
+    with open(svc + "/pjtest", "w") as f:
+        f.write("auth required pam_jwt.so config=/etc/security/pam_jwt/login.conf\n")
 
-        def login(sub):
-            tok = mint.sign(key, "ES256", mint.claims(iss=H.url, aud="ssh://chroot", sub=sub), {"kid": "ec-p256"})
-            with open(root + "/tmp/ans", "w") as f:
-                f.write(tok + "\n")
-            p = chroot("/tmp/pjdrive", "--confdir", "/tmp/svc", "--service", "pjtest", "--user", "deploy",
-                       "--answers", "/tmp/ans", timeout=60)
-            res = [ln.split()[1] for ln in p.stdout.splitlines() if ln.startswith("RESULT ")]
-            return (res[-1] if res else "none"), p
+    def login(sub):
+        tok = mint.sign(key, "ES256", mint.claims(iss=H.url, aud="ssh://chroot", sub=sub), {"kid": "ec-p256"})
+        with open(root + "/tmp/ans", "w") as f:
+            f.write(tok + "\n")
+        p = chroot("/tmp/pjdrive", "--confdir", "/tmp/svc", "--service", "pjtest", "--user", "deploy",
+                   "--answers", "/tmp/ans", timeout=60)
+        res = [ln.split()[1] for ln in p.stdout.splitlines() if ln.startswith("RESULT ")]
+        return (res[-1] if res else "none"), p
 
-        res, p = login("deploy")
-        cached = os.listdir(root + "/var/cache/pam_jwt")
-        t.ok(res == "PAM_SUCCESS" and cached, "installed: a login through pam_jwt.so and the helper as _pam_jwt, "
-             "keys cached in /var/cache/pam_jwt", "%s %s\n%s" % (res, cached, p.stdout + p.stderr))
-        res, p = login("someone-else")
-        t.ok(res not in ("PAM_SUCCESS", "none"), "installed: the same login as another sub is refused",
-             res + "\n" + p.stdout + p.stderr)
-    finally:
-        pass
+    res, p = login("deploy")
+    cached = os.listdir(root + "/var/cache/pam_jwt")
+    t.ok(res == "PAM_SUCCESS" and cached, "installed: a login through pam_jwt.so and the helper as _pam_jwt, "
+         "keys cached in /var/cache/pam_jwt", "%s %s\n%s" % (res, cached, p.stdout + p.stderr))
+    res, p = login("someone-else")
+    t.ok(res not in ("PAM_SUCCESS", "none"), "installed: the same login as another sub is refused",
+         res + "\n" + p.stdout + p.stderr)
 else:
     t.skip("installed: login through the module", "no pjdrive or python3-jwcrypto")
 
@@ -418,6 +427,7 @@ if H is not None:
          "pam-jwt-refresh: a file that fails makes the run fail, the others still refreshed",
          "exit %d\n%s%s" % (p.returncode, p.stdout, p.stderr))
     control.stop(H)
+    H = None
     for c in glob.glob(etc + "/*"):
         os.unlink(c)
 p = chroot(refresh)
