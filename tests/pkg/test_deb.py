@@ -234,10 +234,13 @@ t.ok(p.returncode == 0 and "pam_jwt" in p.stdout + p.stderr, "the packaged pam_j
 with open(os.path.join(x, "lib/systemd/system/pam-jwt-refresh.service")) as f:
     unit = "\n".join(ln for ln in f.read().splitlines() if not ln.startswith("#"))
 caps = re.search(r"^CapabilityBoundingSet=(.*)$", unit, re.M)
-t.ok(caps and {"CAP_SETUID", "CAP_SETGID"} <= set(caps.group(1).split()) and "PrivateUsers" not in unit
+caps = caps.group(1).split() if caps else []
+# The same bounding set for the refresh script below, through setpriv.
+BSET = "-all" + "".join(",+" + c[4:].lower() for c in caps)
+t.ok({"CAP_SETUID", "CAP_SETGID", "CAP_KILL"} <= set(caps) and "PrivateUsers" not in unit
      and re.search(r"^ProtectSystem=(full|yes|false|no)?$", unit, re.M) is not None
      and "ExecStart=/usr/libexec/pam_jwt/pam-jwt-refresh" in unit,
-     "service: CAP_SETUID and CAP_SETGID kept, no PrivateUsers=, /var writable, runs the refresh script")
+     "service: CAP_SETUID, CAP_SETGID and CAP_KILL kept, no PrivateUsers=, /var writable, runs the refresh script")
 with open(os.path.join(x, "lib/systemd/system/pam-jwt-refresh.timer")) as f:
     timer = f.read()
 t.ok(re.search(r"^RandomizedDelaySec=\S+", timer, re.M) and "WantedBy=timers.target" in timer,
@@ -405,7 +408,8 @@ else:
     t.skip("installed: login through the module", "no pjdrive or python3-jwcrypto")
 
 # The refresh script, as the service runs it; under the service's capability
-# bounding set (setpriv): the helper's user switch still works.
+# bounding set (setpriv): the helper's user switch still works, and a hung
+# helper (another user's process) is still killed at http_timeout.
 refresh = "/usr/libexec/pam_jwt/pam-jwt-refresh"
 if H is not None:
     etc = root + "/etc/security/pam_jwt"
@@ -413,12 +417,28 @@ if H is not None:
         f.write("audience = ssh://chroot\n")  # its issuer would come from the PAM line
     for c in glob.glob(root + "/var/cache/pam_jwt/*"):
         os.unlink(c)
-    p = chroot("setpriv", "--bounding-set=-all,+setuid,+setgid", "--no-new-privs", refresh)
+    p = chroot("setpriv", "--bounding-set=" + BSET, "--no-new-privs", refresh)
     out = p.stdout + p.stderr
     t.ok(p.returncode == 0 and "login.conf: refreshed" in out and "from-pam-line.conf: skipped" in out
          and os.listdir(root + "/var/cache/pam_jwt"),
-         "pam-jwt-refresh with only CAP_SETUID, CAP_SETGID: refreshes login.conf, skips a file that "
+         "pam-jwt-refresh under the unit's bounding set: refreshes login.conf, skips a file that "
          "cannot stand alone, exit 0", "exit %d\n%s" % (p.returncode, out))
+    with open(root + "/usr/local/sbin/pj-sleeper", "w") as f:
+        f.write("#!/bin/sh\nexec sleep 30\n")
+    os.chmod(root + "/usr/local/sbin/pj-sleeper", 0o755)
+    with open(root + "/tmp/hung.conf", "w") as f:
+        f.write("issuer = %s\naudience = x\njwks_uri = %s/jwks\nfetch_helper = /usr/local/sbin/pj-sleeper\n"
+                "http_timeout = 2\ncache_dir = /var/cache/pj-hung\n" % (H.url, H.url))
+    os.chmod(root + "/tmp/hung.conf", 0o644)
+    t0 = time.monotonic()
+    p = chroot("setpriv", "--bounding-set=" + BSET, "--no-new-privs", "pam_jwt_check", "--refresh",
+               "--config", "/tmp/hung.conf", timeout=120)
+    dt = time.monotonic() - t0
+    t.ok(p.returncode == 3 and dt < 15, "under the unit's bounding set a hung helper is killed at http_timeout "
+         "(2 s; it would sleep 30)", "exit %d after %.1f s\n%s" % (p.returncode, dt, p.stderr))
+    for junk in ("/usr/local/sbin/pj-sleeper", "/tmp/hung.conf"):
+        os.unlink(root + junk)
+    shutil.rmtree(root + "/var/cache/pj-hung", ignore_errors=True)
     with open(etc + "/broken.conf", "w") as f:
         f.write("issuer = %s\naudience = x\njwks_uri = https://127.0.0.1:1/none\nca_file = /etc/security/pam_jwt/ca.pem\n"
                 % H.url)
