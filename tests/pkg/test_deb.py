@@ -210,8 +210,8 @@ t.ok(not [k for k in entries if k.startswith(("/etc/pam.d", "/etc/ssh", "/etc/su
 ctl = os.path.join(tmp, "control")
 run(["dpkg-deb", "-e", DEB, ctl])
 with open(os.path.join(ctl, "control")) as f:
-    control = f.read()
-deps = re.search(r"^Depends: (.*)$", control, re.M).group(1)
+    ctl_text = f.read()
+deps = re.search(r"^Depends: (.*)$", ctl_text, re.M).group(1)
 t.ok("systemd" not in deps and "adduser" not in deps, "Depends names neither systemd nor adduser",
      "Depends: " + deps)
 scripts = ""
