@@ -442,10 +442,14 @@ if H is not None:
     with open(etc + "/broken.conf", "w") as f:
         f.write("issuer = %s\naudience = x\njwks_uri = https://127.0.0.1:1/none\nca_file = /etc/security/pam_jwt/ca.pem\n"
                 % H.url)
+    # The twin of the skipped file: another configuration error is a failure.
+    with open(etc + "/badopt.conf", "w") as f:
+        f.write("issuer = %s\naudience = x\nleeway = -5\n" % H.url)
     p = chroot(refresh)
-    t.ok(p.returncode != 0 and "broken.conf: refresh failed" in p.stderr and "login.conf: refreshed" in p.stdout,
-         "pam-jwt-refresh: a file that fails makes the run fail, the others still refreshed",
-         "exit %d\n%s%s" % (p.returncode, p.stdout, p.stderr))
+    t.ok(p.returncode != 0 and "broken.conf: refresh failed" in p.stderr and "login.conf: refreshed" in p.stdout
+         and "badopt.conf: refresh failed (exit 2)" in p.stderr and "from-pam-line.conf: skipped" in p.stdout,
+         "pam-jwt-refresh: a file that fails to fetch, or has another configuration error, makes the run fail; "
+         "the others still refreshed", "exit %d\n%s%s" % (p.returncode, p.stdout, p.stderr))
     control.stop(H)
     H = None
     for c in glob.glob(etc + "/*"):
