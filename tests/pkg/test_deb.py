@@ -62,7 +62,9 @@ def version():
 def copy_tree(dst):
     """The tree to build: git archive HEAD, or (a release tarball) the
     distributed files."""
-    if run(["git", "-C", SRC, "rev-parse", "--is-inside-work-tree"]).returncode == 0:
+    top = run(["git", "-C", SRC, "rev-parse", "--show-toplevel"])
+    # Only when SRC is the checkout itself, not a tarball unpacked inside one.
+    if top.returncode == 0 and os.path.realpath(top.stdout.strip()) == os.path.realpath(SRC):
         git = subprocess.Popen(["git", "-C", SRC, "archive", "--format=tar", "HEAD"], stdout=subprocess.PIPE)
         x = run(["tar", "-x", "-C", dst], stdin=git.stdout)
         git.stdout.close()
