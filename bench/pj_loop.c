@@ -49,7 +49,7 @@ login(const char *confdir, const char *service, const char *user, const char *to
 {
 	struct pam_conv pc = {pj_pam_conv_token, (void *)(uintptr_t)tok};
 
-	return pj_pam_login(confdir, service, user, &pc);
+	return pj_pam_login(confdir, service, user, NULL, &pc);
 }
 
 static char *

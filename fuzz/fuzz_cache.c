@@ -28,7 +28,7 @@
 #include "keys.h"
 #include "verify.h"
 
-static struct pj_config *cfg;
+static struct pj_configs *cfg;
 static char *meta_path, *jwks_path;
 
 int
@@ -48,8 +48,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (mkdir(dir, 0755) != 0)
 		fuzz_fail("mkdir cache_dir");
 	snprintf(a_dir, sizeof(a_dir), "cache_dir=%s", dir);
-	if (pj_config_parse(6, args, PJ_CONF_MODULE, NULL, &cfg) != 0 ||
-	    pj_cache_open(cfg, NULL, 0, &c) != 0)
+	if (pj_configs_load(6, args, PJ_CONF_MODULE, NULL, &cfg) != 0 ||
+	    pj_cache_open(cfg->v[0], NULL, 0, &c) != 0)
 		fuzz_fail("the configuration or the cache does not open");
 	if ((jwks_path = strdup(pj_cache_jwks_path(c))) == NULL)
 		fuzz_fail("paths");
@@ -122,13 +122,13 @@ fuzz_one(const uint8_t *data, size_t size)
 	before[1] = slurp(jwks_path, &blen[1]);
 
 	/* A login's key acquisition, never fetching. */
-	if (pj_keys_open(cfg, NULL, now, PJ_VERIFY_NO_FETCH, &k) != 0)
+	if (pj_keys_open(cfg->v[0], NULL, now, PJ_VERIFY_NO_FETCH, &k) != 0)
 		fuzz_fail("pj_keys_open");
 	r = pj_keys_get(k, &set);
 	if (r != 0 && r != PJ_ERR_KEYS_UNAVAILABLE)
 		fuzz_fail("key acquisition ended in neither keys nor keys_unavailable");
 	/* What the cache API reads, for the invariants. */
-	if (pj_cache_open(cfg, NULL, 0, &c) != 0)
+	if (pj_cache_open(cfg->v[0], NULL, 0, &c) != 0)
 		fuzz_fail("pj_cache_open");
 	if (pj_cache_read_meta(c, NULL, &m, &bad) != 0)
 		fuzz_fail("pj_cache_read_meta");
@@ -139,7 +139,7 @@ fuzz_one(const uint8_t *data, size_t size)
 			fuzz_fail("keys without a usable key");
 		if ((flags & 0x1f) != 0 || bad)
 			fuzz_fail("keys from a missing or untrusted cache file");
-		if (m.fetched < 0 || !(now < m.fresh_until + cfg->stale_max))
+		if (m.fetched < 0 || !(now < m.fresh_until + cfg->v[0]->stale_max))
 			fuzz_fail("keys without a fetch time, or past stale_max");
 		for (int a = 0; a < PJ_ALG_COUNT; a++) {
 			const struct pj_jwk *key = NULL;

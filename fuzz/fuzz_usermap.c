@@ -30,7 +30,7 @@ map_one(const struct pj_usermap *map, const char *v, size_t len)
 	int r;
 
 	memset(out, 0x5a, sizeof(out));
-	r = pj_usermap_map(map, v, len, out, CAP);
+	r = pj_usermap_map(map, v, len, out, CAP, NULL);
 	if (memchr(out, '\0', CAP) == NULL)
 		fuzz_fail("the mapped name is not terminated within the buffer");
 	for (size_t i = CAP; i < sizeof(out); i++)

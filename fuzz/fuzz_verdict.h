@@ -12,6 +12,7 @@
 #include "conf.h"
 #include "err.h"
 #include "fuzz.h"
+#include "json.h"
 #include "usermap.h"
 #include "verify.h"
 
@@ -26,7 +27,7 @@
 
 /* The plain configuration (map NULL), or the one with every user and claim
  * option; aborts when it does not parse (the harness is broken then). */
-static inline struct pj_config *
+static inline struct pj_configs *
 fuzz_config(const char *jwks, const char *map)
 {
 	char a_jwks[512], a_map[512];
@@ -40,14 +41,14 @@ fuzz_config(const char *jwks, const char *map)
 		"require_claim=/groups/0=ops", "require_claim=amr=mfa", "require_claim=level=3",
 		"require_claim=/a~1b/~0c=true", "max_lifetime=7200", "leeway=0",
 	};
-	struct pj_config *cfg = NULL;
+	struct pj_configs *cfg = NULL;
 
 	snprintf(a_jwks, sizeof(a_jwks), "jwks_file=%s", jwks);
 	snprintf(a_map, sizeof(a_map), "user_map=%s", map != NULL ? map : "");
 	if (map == NULL) {
-		if (pj_config_parse(4, plain, PJ_CONF_MODULE, NULL, &cfg) != 0)
+		if (pj_configs_load(4, plain, PJ_CONF_MODULE, NULL, &cfg) != 0)
 			fuzz_fail("the plain configuration does not parse");
-	} else if (pj_config_parse(12, mapped, PJ_CONF_MODULE, NULL, &cfg) != 0)
+	} else if (pj_configs_load(12, mapped, PJ_CONF_MODULE, NULL, &cfg) != 0)
 		fuzz_fail("the mapped configuration does not parse");
 	return cfg;
 }
@@ -62,6 +63,58 @@ fuzz_check_field(const char *f)
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)f[i] < 0x20 || (unsigned char)f[i] > 0x7e)
 			fuzz_fail("a result field holds an unescaped byte");
+}
+
+/* Both log forms of a verdict: the JSON one parses (strict pass) into the
+ * 13 fields in order, all strings; the text one reads back as exactly the
+ * 13 key=value pairs, printable ASCII only. Hostile PAM items included. */
+static inline void
+fuzz_check_lines(const struct pj_result *res)
+{
+	static const char *const keys[] = {"result", "reason", "service", "pam_user", "rhost",
+		"issuer_name", "user", "fields", "iss", "sub", "kid", "jti", "detail"};
+	struct pj_verdict_ctx ctx = {"sshd", "x\" reason=ok\nuser=\"root", "\\\x7f", 1};
+	char line[PJ_VERDICT_LINE_MAX];
+	const char *p = line;
+	const cJSON *it;
+	cJSON *o = NULL;
+	size_t i = 0;
+
+	pj_verdict_line(res, &ctx, line, sizeof(line));
+	if (pj_json_parse(line, strlen(line), 1, &o) != 0)
+		fuzz_fail("the JSON verdict line does not parse");
+	cJSON_ArrayForEach(it, o) {
+		if (i >= 13 || strcmp(it->string, keys[i]) != 0 || !cJSON_IsString(it))
+			fuzz_fail("the JSON verdict line's fields are not the 13, in order, strings");
+		i++;
+	}
+	cJSON_Delete(o);
+	if (i != 13)
+		fuzz_fail("the JSON verdict line lacks a field");
+	ctx.json = 0;
+	pj_verdict_line(res, &ctx, line, sizeof(line));
+	for (i = 0; i < 13; i++) {
+		size_t k = strlen(keys[i]);
+
+		if (strncmp(p, keys[i], k) != 0 || p[k] != '=')
+			fuzz_fail("the text verdict line's fields are not the 13, in order");
+		p += k + 1;
+		if (*p == '"') {
+			const char *q = strchr(p + 1, '"');
+
+			if (q == NULL)
+				fuzz_fail("an unterminated quoted value");
+			p = q + 1;
+		} else {
+			p += strcspn(p, " \"");
+		}
+		if (*p != (i == 12 ? '\0' : ' '))
+			fuzz_fail("a value runs into the next field");
+		p += i < 12;
+	}
+	for (p = line; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			fuzz_fail("a byte outside printable ASCII in the text verdict line");
 }
 
 static inline void
@@ -108,7 +161,9 @@ fuzz_check_result(const struct pj_result *res, const char *user, long leeway)
 	case PJ_ERR_NO_KEY:
 	case PJ_ERR_BAD_SIGNATURE:
 	case PJ_ERR_KEYS_UNAVAILABLE:
-		/* Claims are looked at only after the signature. A malformed
+	case PJ_ERR_BAD_ISSUER:
+		/* Claims are looked at only after the signature (iss only
+		 * chooses the issuer, before it). A malformed
 		 * claim (1e400, a bad NumericDate) may still fail later. */
 		if (e != PJ_ERR_MALFORMED && res->verified)
 			fuzz_fail("verified, yet refused before the claims");
@@ -120,13 +175,47 @@ fuzz_check_result(const struct pj_result *res, const char *user, long leeway)
 			fuzz_fail("a claim verdict on an unverified token");
 		break;
 	}
+	fuzz_check_lines(res);
 	/* A verdict without its row in err.c's table would map to 0: success. */
 	if ((e == 0) != (pj_err_pam(e) == PAM_SUCCESS))
 		fuzz_fail("a refusal that maps to PAM_SUCCESS, or the reverse");
 }
 
-/* The two configurations of fuzz_verify and fuzz_claims, over one JWKS. */
-static struct pj_config *fuzz_plain, *fuzz_mapped;
+/* The plain settings again, as the section "plain" of a file whose other
+ * section trusts another issuer over the same keys with other claims. */
+#define FUZZ_OTHER_ISS "https://other.fuzz.test"
+static inline struct pj_configs *
+fuzz_config_sectioned(const char *jwks)
+{
+	char text[2048], a_conf[512], *path = fuzz_path("sectioned.conf");
+	const char *argv[2] = {a_conf, "issuers=other,plain"};
+	struct pj_configs *cfg = NULL;
+	int n;
+
+	n = snprintf(text, sizeof(text),
+	    "algorithms = RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA\n"
+	    "jwks_file = %s\n"
+	    "[issuer other]\n"
+	    "issuer = " FUZZ_OTHER_ISS "\n"
+	    "audience = ssh://host1\n"
+	    "require_claim = /groups/0=ops\n"
+	    "deny_claim = amr=pwd\n"
+	    "leeway = 0\n"
+	    "[issuer plain]\n"
+	    "issuer = " FUZZ_ISS "\n"
+	    "audience = ssh://host1,ssh://host2\n", jwks);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		fuzz_fail("the sectioned configuration does not fit");
+	fuzz_write(path, text, (size_t)n, 0600);
+	snprintf(a_conf, sizeof(a_conf), "config=%s", path);
+	if (pj_configs_load(2, argv, PJ_CONF_MODULE, NULL, &cfg) != 0 || cfg->n != 2)
+		fuzz_fail("the sectioned configuration does not parse");
+	free(path);
+	return cfg;
+}
+
+/* The configurations of fuzz_verify and fuzz_claims, over one JWKS. */
+static struct pj_configs *fuzz_plain, *fuzz_mapped, *fuzz_sectioned;
 
 static inline void
 fuzz_verdict_init(const void *jwks, size_t len)
@@ -137,22 +226,28 @@ fuzz_verdict_init(const void *jwks, size_t len)
 	fuzz_write(map, FUZZ_MAP, strlen(FUZZ_MAP), 0644);
 	fuzz_plain = fuzz_config(jp, NULL);
 	fuzz_mapped = fuzz_config(jp, map);
+	fuzz_sectioned = fuzz_config_sectioned(jp);
 	free(jp);
 	free(map);
 }
 
-/* One token through both configurations, as alice, anyone and bob. */
+/* One token through the configurations, as alice, anyone and bob. The
+ * sectioned one judges as the plain one every token but the other issuer's. */
 static inline void
 fuzz_verdicts(const char *tok, size_t len)
 {
-	struct pj_result res;
+	struct pj_result res, sec;
 
 	pj_verify(fuzz_plain, NULL, tok, len, "alice", FUZZ_NOW, PJ_VERIFY_NO_FETCH, &res);
-	fuzz_check_result(&res, "alice", fuzz_plain->leeway);
+	fuzz_check_result(&res, "alice", fuzz_plain->v[0]->leeway);
+	pj_verify(fuzz_sectioned, NULL, tok, len, "alice", FUZZ_NOW, PJ_VERIFY_NO_FETCH, &sec);
+	fuzz_check_result(&sec, "alice", fuzz_plain->v[0]->leeway);
+	if (sec.err != res.err && strcmp(sec.iss, FUZZ_OTHER_ISS) != 0)
+		fuzz_fail("the plain section judges otherwise than the plain configuration");
 	pj_verify(fuzz_plain, NULL, tok, len, NULL, FUZZ_NOW, PJ_VERIFY_NO_FETCH, &res);
-	fuzz_check_result(&res, NULL, fuzz_plain->leeway);
+	fuzz_check_result(&res, NULL, fuzz_plain->v[0]->leeway);
 	pj_verify(fuzz_mapped, NULL, tok, len, "bob", FUZZ_NOW, PJ_VERIFY_NO_FETCH, &res);
-	fuzz_check_result(&res, "bob", fuzz_mapped->leeway);
+	fuzz_check_result(&res, "bob", fuzz_mapped->v[0]->leeway);
 }
 
 #endif

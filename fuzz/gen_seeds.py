@@ -267,6 +267,25 @@ def config_seeds():
     s["args-flag-value"] = s["file"] + b"\0debug=maybe"
     s["args-empty"] = s["file"] + b"\0\0leeway="
     s["args-prompt"] = s["file"] + b"\0prompt=Code 1:\0prompt_more=%s %d:"
+    sec = ("audience = ssh://a\nmax_lifetime = 3600\nrequire_claim = env=prod\ndebug\nlog_format = json\n"
+           "jwks_file = /nonexistent/jwks.json\n"
+           "[issuer github]\nissuer = https://token.actions.githubusercontent.com\n"
+           "require_claim = repository_owner_id=1234567\n"
+           "[issuer corp]  # comment\nissuer = https://i.test\ntyp = at+jwt\nrequire_scope = ssh\n"
+           "deny_claim = /groups=contractors\njwks_uri = https://i.test/jwks\n"
+           "[issuer corp-sudo]\nissuer = https://i.test\naudience = sudo://a\nmax_lifetime = 300\n"
+           "require_scope = sudo\n")
+    s["sec"] = sec.encode() + b"\0issuers=github,corp\0http_timeout=9"
+    s["sec-sudo"] = sec.encode() + b"\0issuers=corp-sudo"
+    s["sec-dup-issuer"] = sec.encode()
+    s["sec-arg-per-issuer"] = sec.encode() + b"\0issuers=corp\0leeway=1"
+    s["sec-unknown-name"] = sec.encode() + b"\0issuers=nope"
+    s["sec-global-inside"] = b"audience = a\n[issuer x]\nissuer = https://i.test\ncache_dir = /c\n"
+    s["sec-bad-names"] = b"audience = a\n[issuer Up]\nissuer = https://i.test\n[issuer -x]\n[issuer x]\n[issuer x]\n"
+    s["sec-missing"] = b"audience = a\n[issuer a]\n[issuer b]\nissuer = https://i.test\n"
+    s["sec-unpinned"] = (b"audience = a\n[issuer gl]\nissuer = https://gitlab.com\nrequire_claim = /project_id=7\n"
+                         b"[issuer tf]\nissuer = https://app.terraform.io\nrequire_claim = x=1\n")
+    s["single-issuers"] = s["file"] + b"\0issuers=a"
     return s
 
 

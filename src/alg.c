@@ -6,6 +6,7 @@
 
 static const char *const names[PJ_ALG_COUNT] = {
 	"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
+	"Ed25519",
 };
 
 int
@@ -23,4 +24,12 @@ const char *
 pj_alg_name(int alg)
 {
 	return (alg >= 0 && alg < PJ_ALG_COUNT) ? names[alg] : "?";
+}
+
+unsigned
+pj_alg_same_sig(int alg)
+{
+	if (alg == PJ_ALG_EDDSA || alg == PJ_ALG_ED25519)
+		return PJ_ALG_BIT(PJ_ALG_EDDSA) | PJ_ALG_BIT(PJ_ALG_ED25519);
+	return (alg >= 0 && alg < PJ_ALG_COUNT) ? PJ_ALG_BIT(alg) : 0;
 }

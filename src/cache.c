@@ -16,11 +16,13 @@
 
 #include "cache.h"
 #include "err.h"
+#include "num.h"
 #include "util.h"
 
 #define META_MAX 16384
 #define LOCK_TRIES 8
 #define LOCK_POLL_MS 10
+#define TIME_MAX 999999999999999999LL
 
 struct pj_cache {
 	char *dir;
@@ -199,18 +201,15 @@ pj_meta_copy(struct pj_meta *dst, const struct pj_meta *src)
 	return 0;
 }
 
+/* Times we wrote: canonical digits; 18 of them, so adding a lifetime
+ * cannot overflow. */
 static int
 parse_time(const char *s, size_t len, int64_t *out)
 {
-	int64_t v = 0;
+	long long v;
 
-	if (len == 0 || len > 18 || (len > 1 && s[0] == '0'))
+	if (pj_num_parse(s, len, 0, TIME_MAX, PJ_NUM_CANONICAL, &v) != 0)
 		return -1;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
 	*out = v;
 	return 0;
 }

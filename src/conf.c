@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,10 +11,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "alg.h"
 #include "conf.h"
 #include "err.h"
 #include "log.h"
+#include "num.h"
+#include "user.h"
 #include "usermap.h"
 #include "util.h"
 
@@ -25,11 +30,17 @@
 #define CONF_LINE_MAX 4096	/* also the longest module argument */
 #define CONF_REQS_MAX 64
 #define CONF_AUD_MAX 32
+#define CONF_SECTIONS_MAX 32
+#define CONF_NAME_MAX 32	/* a section NAME */
+#define CONF_SCOPE_MAX 128	/* a require_scope WORD */
 
 enum kind {
 	K_CONFIG, K_FLAG, K_NUM, K_STR, K_URL, K_ISSUER, K_FILE, K_DIR, K_MAP, K_AUD, K_ALGS,
-	K_CLAIM, K_REQ, K_USER, K_PROMPT, K_MORE
+	K_CLAIM, K_REQ, K_USER, K_PROMPT, K_MORE, K_TYP, K_SCOPE, K_LOGFMT, K_ISSUERS
 };
+
+/* Where a key may stand (pam_jwt.conf(5), "Sections"). */
+enum { SC_ISSUER = 0, SC_GLOBAL, SC_ARG };
 
 enum {
 	KEY_CONFIG, KEY_ISSUER, KEY_AUDIENCE, KEY_JWKS_URI, KEY_JWKS_FILE, KEY_ALGORITHMS,
@@ -37,8 +48,11 @@ enum {
 	KEY_JTI_REPLAY, KEY_STATE_DIR, KEY_CACHE_DIR, KEY_CACHE_TTL, KEY_REFRESH_COOLDOWN,
 	KEY_STALE_MAX, KEY_HTTP_TIMEOUT, KEY_CA_FILE, KEY_FETCH_USER, KEY_FETCH_HELPER,
 	KEY_PROMPT, KEY_PROMPT_MORE, KEY_USE_FIRST_PASS, KEY_TRY_FIRST_PASS, KEY_DEBUG,
+	KEY_TYP, KEY_DENY_CLAIM, KEY_REQUIRE_SCOPE, KEY_LOG_FORMAT, KEY_ISSUERS,
 	KEY_COUNT
 };
+
+_Static_assert(KEY_COUNT <= PJ_CONF_KEYS, "PJ_CONF_KEYS too small");
 
 #define F(m) offsetof(struct pj_config, m)
 static const struct conf_key {
@@ -46,8 +60,9 @@ static const struct conf_key {
 	int kind;
 	size_t off;
 	long min, max;
+	int scope;
 } keys[KEY_COUNT] = {
-	[KEY_CONFIG] = {"config", K_CONFIG, F(config_path), 0, 0},
+	[KEY_CONFIG] = {"config", K_CONFIG, F(config_path), 0, 0, SC_ARG},
 	[KEY_ISSUER] = {"issuer", K_ISSUER, F(issuer), 0, 0},
 	[KEY_AUDIENCE] = {"audience", K_AUD, 0, 0, 0},
 	[KEY_JWKS_URI] = {"jwks_uri", K_URL, F(jwks_uri), 0, 0},
@@ -59,20 +74,25 @@ static const struct conf_key {
 	[KEY_LEEWAY] = {"leeway", K_NUM, F(leeway), 0, 600},
 	[KEY_MAX_LIFETIME] = {"max_lifetime", K_NUM, F(max_lifetime), 1, 2592000},
 	[KEY_JTI_REPLAY] = {"jti_replay", K_FLAG, F(jti_replay), 0, 0},
-	[KEY_STATE_DIR] = {"state_dir", K_DIR, F(state_dir), 0, 0},
-	[KEY_CACHE_DIR] = {"cache_dir", K_DIR, F(cache_dir), 0, 0},
+	[KEY_STATE_DIR] = {"state_dir", K_DIR, F(state_dir), 0, 0, SC_GLOBAL},
+	[KEY_CACHE_DIR] = {"cache_dir", K_DIR, F(cache_dir), 0, 0, SC_GLOBAL},
 	[KEY_CACHE_TTL] = {"cache_ttl", K_NUM, F(cache_ttl), 1, 604800},
 	[KEY_REFRESH_COOLDOWN] = {"refresh_cooldown", K_NUM, F(refresh_cooldown), 1, 86400},
 	[KEY_STALE_MAX] = {"stale_max", K_NUM, F(stale_max), 0, 604800},
-	[KEY_HTTP_TIMEOUT] = {"http_timeout", K_NUM, F(http_timeout), 1, 60},
+	[KEY_HTTP_TIMEOUT] = {"http_timeout", K_NUM, F(http_timeout), 1, 60, SC_GLOBAL},
 	[KEY_CA_FILE] = {"ca_file", K_FILE, F(ca_file), 0, 0},
-	[KEY_FETCH_USER] = {"fetch_user", K_USER, F(fetch_user), 0, 0},
-	[KEY_FETCH_HELPER] = {"fetch_helper", K_FILE, F(fetch_helper), 0, 0},
-	[KEY_PROMPT] = {"prompt", K_PROMPT, F(prompt), 0, 0},
-	[KEY_PROMPT_MORE] = {"prompt_more", K_MORE, F(prompt_more), 0, 0},
-	[KEY_USE_FIRST_PASS] = {"use_first_pass", K_FLAG, F(use_first_pass), 0, 0},
-	[KEY_TRY_FIRST_PASS] = {"try_first_pass", K_FLAG, F(try_first_pass), 0, 0},
-	[KEY_DEBUG] = {"debug", K_FLAG, F(debug), 0, 0},
+	[KEY_FETCH_USER] = {"fetch_user", K_USER, F(fetch_user), 0, 0, SC_GLOBAL},
+	[KEY_FETCH_HELPER] = {"fetch_helper", K_FILE, F(fetch_helper), 0, 0, SC_GLOBAL},
+	[KEY_PROMPT] = {"prompt", K_PROMPT, F(prompt), 0, 0, SC_GLOBAL},
+	[KEY_PROMPT_MORE] = {"prompt_more", K_MORE, F(prompt_more), 0, 0, SC_GLOBAL},
+	[KEY_USE_FIRST_PASS] = {"use_first_pass", K_FLAG, F(use_first_pass), 0, 0, SC_GLOBAL},
+	[KEY_TRY_FIRST_PASS] = {"try_first_pass", K_FLAG, F(try_first_pass), 0, 0, SC_GLOBAL},
+	[KEY_DEBUG] = {"debug", K_FLAG, F(debug), 0, 0, SC_GLOBAL},
+	[KEY_TYP] = {"typ", K_TYP, F(typ), 0, 0},
+	[KEY_DENY_CLAIM] = {"deny_claim", K_REQ, 0, 0, 0},
+	[KEY_REQUIRE_SCOPE] = {"require_scope", K_SCOPE, 0, 0, 0},
+	[KEY_LOG_FORMAT] = {"log_format", K_LOGFMT, F(log_format), 0, 0, SC_GLOBAL},
+	[KEY_ISSUERS] = {"issuers", K_ISSUERS, 0, 0, 0, SC_ARG},
 };
 #undef F
 
@@ -81,12 +101,27 @@ static const struct conf_key {
 #define FROM_DEFAULT (-1)
 #define FROM_ARGS 0
 
+/* The [issuer NAME] sections of the config file, found by the first pass
+ * over it; the text is kept to read each section again over the defaults. */
+struct sects {
+	size_t n;
+	char name[CONF_SECTIONS_MAX][CONF_NAME_MAX + 1];
+	int line[CONF_SECTIONS_MAX];
+	unsigned char accept[CONF_SECTIONS_MAX];	/* named by issuers= */
+	int have_issuers;
+	char *text;
+	size_t len;
+};
+
 struct ps {
 	const struct pj_log *lg;
 	struct pj_config *cfg;
 	int line;			/* FROM_ARGS, or the config file's line */
 	unsigned char seen[KEY_COUNT];	/* in the current source */
 	int from[KEY_COUNT];
+	struct sects *sects;
+	int want;	/* the section read over the defaults; -1: the first pass */
+	int header;	/* in that section: its header line; else 0 */
 };
 
 static void conf_err(const struct ps *ps, const char *key, int line, const char *fmt, ...)
@@ -129,27 +164,6 @@ set_str(struct pj_config *cfg, const struct conf_key *k, const char *v)
 		return PJ_ERR_NOMEM;
 	free(*slot);
 	*slot = d;
-	return 0;
-}
-
-/* Decimal digits only: no sign, no spaces; out of range before overflow. */
-static int
-parse_num(const char *s, long min, long max, long *out)
-{
-	long v = 0;
-
-	if (*s == '\0')
-		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		v = v * 10 + (*s - '0');
-		if (v > max)
-			return -2;
-	}
-	if (v < min)
-		return -2;
-	*out = v;
 	return 0;
 }
 
@@ -259,7 +273,8 @@ set_algs(struct ps *ps, const struct conf_key *k, char *v)
 		trim_str(&item);
 		if ((a = pj_alg_from_name(item)) < 0) {
 			conf_err(ps, k->name, ps->line,
-			    "\"%s\" is not one of RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA",
+			    "\"%s\" is not one of RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 "
+			    "EdDSA Ed25519",
 			    pj_escape(e, item, strlen(item)));
 			return PJ_ERR_CONFIG;
 		}
@@ -269,10 +284,14 @@ set_algs(struct ps *ps, const struct conf_key *k, char *v)
 	return 0;
 }
 
+/* require_claim or deny_claim: NAME=VALUE, written the same way. */
 static int
 add_req(struct ps *ps, const struct conf_key *k, const char *v)
 {
 	struct pj_config *cfg = ps->cfg;
+	int deny = k == &keys[KEY_DENY_CLAIM];
+	struct pj_claim_req **arr = deny ? &cfg->denies : &cfg->reqs;
+	size_t *cnt = deny ? &cfg->n_denies : &cfg->n_reqs;
 	const char *eq = strchr(v, '=');
 	struct pj_claim_req *nr;
 	char *name = NULL, *val = NULL;
@@ -285,7 +304,7 @@ add_req(struct ps *ps, const struct conf_key *k, const char *v)
 		conf_err(ps, k->name, ps->line, "empty %s in NAME=VALUE", eq == v ? "NAME" : "VALUE");
 		return PJ_ERR_CONFIG;
 	}
-	if (cfg->n_reqs == CONF_REQS_MAX) {
+	if (*cnt == CONF_REQS_MAX) {
 		conf_err(ps, k->name, ps->line, "more than %d", CONF_REQS_MAX);
 		return PJ_ERR_CONFIG;
 	}
@@ -297,17 +316,99 @@ add_req(struct ps *ps, const struct conf_key *k, const char *v)
 		free(val);
 		return PJ_ERR_CONFIG;
 	}
-	if ((nr = realloc(cfg->reqs, (cfg->n_reqs + 1) * sizeof(*nr))) == NULL)
+	if ((nr = realloc(*arr, (*cnt + 1) * sizeof(*nr))) == NULL)
 		goto nomem;
-	cfg->reqs = nr;
-	cfg->reqs[cfg->n_reqs].name = name;
-	cfg->reqs[cfg->n_reqs].value = val;
-	cfg->n_reqs++;
+	*arr = nr;
+	nr[*cnt].name = name;
+	nr[*cnt].value = val;
+	nr[*cnt].origin = ps->line;
+	(*cnt)++;
 	return 0;
 nomem:
 	free(name);
 	free(val);
 	return PJ_ERR_NOMEM;
+}
+
+/* A scope WORD: 1 to 128 printable ASCII bytes other than space, '"', '\'. */
+static int
+add_scope(struct ps *ps, const struct conf_key *k, const char *v)
+{
+	struct pj_config *cfg = ps->cfg;
+	size_t n = strlen(v);
+	char **ns, *w;
+	int *no;
+
+	for (const char *p = v; *p != '\0'; p++) {
+		if (*p <= 0x20 || *p > 0x7e || *p == '"' || *p == '\\') {
+			conf_err(ps, k->name, ps->line,
+			    "one word of printable ASCII without space, '\"' or '\\'");
+			return PJ_ERR_CONFIG;
+		}
+	}
+	if (n > CONF_SCOPE_MAX) {
+		conf_err(ps, k->name, ps->line, "longer than %d bytes", CONF_SCOPE_MAX);
+		return PJ_ERR_CONFIG;
+	}
+	if (cfg->n_scopes == CONF_REQS_MAX) {
+		conf_err(ps, k->name, ps->line, "more than %d", CONF_REQS_MAX);
+		return PJ_ERR_CONFIG;
+	}
+	if ((ns = realloc(cfg->scopes, (cfg->n_scopes + 1) * sizeof(*ns))) == NULL)
+		return PJ_ERR_NOMEM;
+	cfg->scopes = ns;
+	if ((no = realloc(cfg->scope_origins, (cfg->n_scopes + 1) * sizeof(*no))) == NULL)
+		return PJ_ERR_NOMEM;
+	cfg->scope_origins = no;
+	if ((w = strdup(v)) == NULL)
+		return PJ_ERR_NOMEM;
+	ns[cfg->n_scopes] = w;
+	no[cfg->n_scopes] = ps->line;
+	cfg->n_scopes++;
+	return 0;
+}
+
+static int
+sect_find(const struct sects *sc, const char *name)
+{
+	for (size_t i = 0; i < sc->n; i++)
+		if (strcmp(sc->name[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* issuers=NAME[,NAME...]: the sections this PAM line accepts. v is modified. */
+static int
+set_issuers(struct ps *ps, const struct conf_key *k, char *v)
+{
+	struct sects *sc = ps->sects;
+	char *item, *next, e[PJ_ESC_MAX];
+	int j;
+
+	if (sc == NULL || sc->n == 0) {
+		conf_err(ps, k->name, ps->line,
+		    "needs a config file with [issuer NAME] sections");
+		return PJ_ERR_CONFIG;
+	}
+	memset(sc->accept, 0, sizeof(sc->accept));
+	for (item = v; item != NULL; item = next) {
+		if ((next = strchr(item, ',')) != NULL)
+			*next++ = '\0';
+		trim_str(&item);
+		if (*item == '\0') {
+			conf_err(ps, k->name, ps->line, "empty NAME in the list");
+			return PJ_ERR_CONFIG;
+		}
+		if ((j = sect_find(sc, item)) < 0 || sc->accept[j]) {
+			conf_err(ps, k->name, ps->line, "\"%s\": %s",
+			    pj_escape(e, item, strlen(item)),
+			    j < 0 ? "no such [issuer NAME] section" : "named twice");
+			return PJ_ERR_CONFIG;
+		}
+		sc->accept[j] = 1;
+	}
+	sc->have_issuers = 1;
+	return 0;
 }
 
 /* Not to be read as a numbered prompt_more prompt by pam_jwt_askpass. */
@@ -340,6 +441,7 @@ conf_set(struct ps *ps, char *key, char *val)
 	struct pj_config *cfg = ps->cfg;
 	const struct conf_key *k = NULL;
 	char e[PJ_ESC_MAX];
+	long long num;
 	int i, rc;
 
 	for (i = 0; i < KEY_COUNT; i++) {
@@ -356,9 +458,32 @@ conf_set(struct ps *ps, char *key, char *val)
 		conf_err(ps, key, ps->line, "not allowed in a config file");
 		return PJ_ERR_CONFIG;
 	}
-	if (ps->seen[i] && k->kind != K_REQ) {
+	if (k->scope == SC_ARG && k->kind != K_CONFIG && ps->line > 0) {
+		conf_err(ps, key, ps->line, "a module argument (or tool option) only");
+		return PJ_ERR_CONFIG;
+	}
+	if (k->scope == SC_GLOBAL && ps->header > 0) {
+		conf_err(ps, key, ps->line,
+		    "a global key: only before the first [issuer NAME] section");
+		return PJ_ERR_CONFIG;
+	}
+	if (k->scope == SC_ISSUER && ps->line == FROM_ARGS && ps->sects != NULL &&
+	    ps->sects->n > 0) {
+		conf_err(ps, key, ps->line,
+		    "a per-issuer key: with [issuer NAME] sections it belongs in the file");
+		return PJ_ERR_CONFIG;
+	}
+	if (ps->seen[i] && k->kind != K_REQ && k->kind != K_SCOPE) {
 		conf_err(ps, key, ps->line, "given more than once");
 		return PJ_ERR_CONFIG;
+	}
+	if ((i == KEY_JWKS_FILE || i == KEY_JWKS_URI) && ps->header > 0 &&
+	    !ps->seen[KEY_JWKS_FILE] && !ps->seen[KEY_JWKS_URI]) {
+		/* One setting: the section's key source replaces the defaults'. */
+		free(cfg->jwks_file);
+		free(cfg->jwks_uri);
+		cfg->jwks_file = cfg->jwks_uri = NULL;
+		ps->from[KEY_JWKS_FILE] = ps->from[KEY_JWKS_URI] = FROM_DEFAULT;
 	}
 	ps->seen[i] = 1;
 	ps->from[i] = ps->line;
@@ -387,12 +512,13 @@ conf_set(struct ps *ps, char *key, char *val)
 	case K_CONFIG:
 		return 0;	/* read before the arguments are applied */
 	case K_NUM:
-		if ((rc = parse_num(val, k->min, k->max, (long *)(void *)((char *)cfg + k->off))) != 0) {
+		if ((rc = pj_num_parse(val, strlen(val), k->min, k->max, 0, &num)) != 0) {
 			conf_err(ps, key, ps->line, "\"%s\": %s %ld to %ld", pj_escape(e, val, strlen(val)),
-			    rc == -1 ? "not a plain decimal number; expected" : "out of range", k->min,
-			    k->max);
+			    rc == PJ_ERR_MALFORMED ? "not a plain decimal number; expected" : "out of range",
+			    k->min, k->max);
 			return PJ_ERR_CONFIG;
 		}
+		*(long *)(void *)((char *)cfg + k->off) = (long)num;
 		return 0;
 	case K_ISSUER:
 	case K_URL:
@@ -415,6 +541,27 @@ conf_set(struct ps *ps, char *key, char *val)
 		return set_str(cfg, k, val);
 	case K_REQ:
 		return add_req(ps, k, val);
+	case K_SCOPE:
+		return add_scope(ps, k, val);
+	case K_TYP:
+		for (const char *p = val; *p != '\0'; p++) {
+			if (*p < 0x20 || *p > 0x7e) {
+				conf_err(ps, key, ps->line, "printable ASCII only");
+				return PJ_ERR_CONFIG;
+			}
+		}
+		return set_str(cfg, k, val);
+	case K_LOGFMT:
+		if (strcmp(val, "text") != 0 && strcmp(val, "json") != 0) {
+			conf_err(ps, key, ps->line, "\"%s\": expected text or json",
+			    pj_escape(e, val, strlen(val)));
+			return PJ_ERR_CONFIG;
+		}
+		cfg->log_format =
+		    strcmp(val, "json") == 0 ? PJ_LOG_FORMAT_JSON : PJ_LOG_FORMAT_TEXT;
+		return 0;
+	case K_ISSUERS:
+		return set_issuers(ps, k, val);
 	case K_USER:
 		if (strcmp(val, "root") == 0 || !pj_user_name_safe(val, strlen(val))) {
 			conf_err(ps, key, ps->line, "\"%s\": %s", pj_escape(e, val, strlen(val)),
@@ -498,29 +645,72 @@ conf_line(struct ps *ps, char *l)
 	return conf_set(ps, key, val);
 }
 
+/* "[issuer NAME]", trimmed; a comment may follow. The first pass records
+ * each section; later passes only count them. */
 static int
-conf_file(struct ps *ps, const char *path)
+conf_header(struct ps *ps, char *l, int *cur)
 {
-	char *buf = NULL, lb[CONF_LINE_MAX + 1];
-	const char *why;
-	size_t len = 0, off = 0;
-	int fd = -1, r = PJ_ERR_CONFIG;
+	struct sects *sc = ps->sects;
+	char *end = strchr(l, ']'), *name, *rest, e[PJ_ESC_MAX];
+	size_t n;
+	int j;
 
-	if (pj_open_safely(path, 0, &fd, &why) != 0) {
-		conf_err(ps, "config", FROM_ARGS, "%s: %s", path, why);
+	if (ps->want >= 0) {
+		if (++*cur == ps->want) {
+			memset(ps->seen, 0, sizeof(ps->seen));
+			ps->header = ps->line;
+		} else {
+			ps->header = 0;
+		}
+		return 0;
+	}
+	rest = end != NULL ? end + 1 : NULL;
+	if (rest != NULL)
+		trim_str(&rest);
+	if (end == NULL || (rest[0] != '\0' && rest[0] != '#') || strncmp(l, "[issuer", 7) != 0 ||
+	    (l[7] != ' ' && l[7] != '\t')) {
+		conf_err(ps, "[issuer]", ps->line, "expected a section header \"[issuer NAME]\"");
 		return PJ_ERR_CONFIG;
 	}
-	r = pj_read_all(fd, CONF_FILE_MAX, &buf, &len);
-	close(fd);
-	if (r != 0) {
-		if (r == PJ_ERR_NOMEM)
-			return r;
-		conf_err(ps, "config", FROM_ARGS, "%s: %s", path,
-		    r == PJ_ERR_TOO_LARGE ? "larger than 64 KiB" : "cannot read");
+	*end = '\0';
+	name = l + 8;
+	trim_str(&name);
+	n = strlen(name);
+	if (n == 0 || n > CONF_NAME_MAX ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n || name[0] == '_' ||
+	    name[0] == '-') {
+		conf_err(ps, "[issuer]", ps->line,
+		    "section name \"%s\": 1 to %d bytes of a-z, 0-9, '_' and '-', "
+		    "starting with a letter or digit", pj_escape(e, name, n), CONF_NAME_MAX);
 		return PJ_ERR_CONFIG;
 	}
-	r = 0;
+	if ((j = sect_find(sc, name)) >= 0) {
+		conf_err(ps, "[issuer]", ps->line, "section \"%s\" already at line %d", name,
+		    sc->line[j]);
+		return PJ_ERR_CONFIG;
+	}
+	if (sc->n == CONF_SECTIONS_MAX) {
+		conf_err(ps, "[issuer]", ps->line, "more than %d sections", CONF_SECTIONS_MAX);
+		return PJ_ERR_CONFIG;
+	}
+	memcpy(sc->name[sc->n], name, n + 1);
+	sc->line[sc->n++] = ps->line;
+	++*cur;
+	ps->header = ps->line;
+	return 0;
+}
+
+/* The file's lines: the defaults, then in the first pass (want -1) the
+ * section headers only, else the lines of section want. */
+static int
+conf_text(struct ps *ps, const char *buf, size_t len)
+{
+	char lb[CONF_LINE_MAX + 1];
+	size_t off = 0;
+	int cur = -1, r = 0;
+
 	ps->line = 0;
+	ps->header = 0;
 	while (off < len && r == 0) {
 		const char *l = buf + off, *nl = memchr(l, '\n', len - off);
 		size_t n = nl != NULL ? (size_t)(nl - l) : len - off;
@@ -538,10 +728,40 @@ conf_file(struct ps *ps, const char *path)
 			continue;
 		memcpy(lb, l, n);
 		lb[n] = '\0';
-		r = conf_line(ps, lb);
+		if (lb[0] == '[')
+			r = conf_header(ps, lb, &cur);
+		else if (cur < 0 || cur == ps->want)
+			r = conf_line(ps, lb);
 	}
-	free(buf);
+	ps->header = 0;
 	return r;
+}
+
+static int
+conf_file(struct ps *ps, const char *path)
+{
+	char *buf = NULL;
+	const char *why;
+	size_t len = 0;
+	int fd = -1, r = PJ_ERR_CONFIG;
+
+	if (pj_open_safely(path, 0, &fd, &why) != 0) {
+		conf_err(ps, "config", FROM_ARGS, "%s: %s", path, why);
+		return PJ_ERR_CONFIG;
+	}
+	r = pj_read_all(fd, CONF_FILE_MAX, &buf, &len);
+	close(fd);
+	if (r != 0) {
+		if (r == PJ_ERR_NOMEM)
+			return r;
+		conf_err(ps, "config", FROM_ARGS, "%s: %s", path,
+		    r == PJ_ERR_TOO_LARGE ? "larger than 64 KiB" : "cannot read");
+		return PJ_ERR_CONFIG;
+	}
+	/* Kept: each section is read again over the defaults. */
+	ps->sects->text = buf;
+	ps->sects->len = len;
+	return conf_text(ps, buf, len);
 }
 
 /* Where it exists: not a symlink, the right type, owner root or us, not
@@ -571,24 +791,45 @@ path_check(const char *path, int want_dir, int type_is_error)
 static int
 fetch_user_is_root(const char *name)
 {
-	struct passwd pw, *res = NULL;
-	size_t cap = 16384;
+	struct passwd pw;
 	char *buf = NULL;
-	int e, root = 0;
+	int root = pj_user_lookup(name, &pw, &buf) == 0 && pw.pw_uid == 0;
 
-	for (;;) {
-		if ((buf = malloc(cap)) == NULL)
-			return 0;
-		e = getpwnam_r(name, &pw, buf, cap, &res);
-		if (e != ERANGE || cap >= 1024 * 1024)
-			break;
-		free(buf);
-		cap *= 4;
-	}
-	if (e == 0 && res != NULL && res->pw_uid == 0)
-		root = 1;
 	free(buf);
 	return root;
+}
+
+/* Issuers that sign for every customer of a public service, whatever
+ * audience they ask for: a configuration for one must require one of these
+ * claims (by name or as the JSON Pointer "/name"). Compared byte for byte. */
+static const struct {
+	const char *issuer;
+	const char *claims[2];	/* NULL-padded */
+} shared_issuers[] = {
+	{"https://token.actions.githubusercontent.com", {"repository_owner_id", "repository_id"}},
+	{"https://gitlab.com", {"namespace_id", "project_id"}},
+	{"https://app.terraform.io", {"terraform_organization_id", NULL}},
+};
+
+/* The shared issuer cfg names but does not pin, or -1. */
+static int
+shared_unpinned(const struct pj_config *cfg)
+{
+	for (size_t i = 0; i < sizeof(shared_issuers) / sizeof(shared_issuers[0]); i++) {
+		if (strcmp(cfg->issuer, shared_issuers[i].issuer) != 0)
+			continue;
+		for (size_t j = 0; j < cfg->n_reqs; j++) {
+			const char *n = cfg->reqs[j].name;
+
+			n += n[0] == '/';
+			for (size_t c = 0; c < 2; c++)
+				if (shared_issuers[i].claims[c] != NULL &&
+				    strcmp(n, shared_issuers[i].claims[c]) == 0)
+					return -1;
+		}
+		return (int)i;
+	}
+	return -1;
 }
 
 static int
@@ -617,12 +858,21 @@ conf_finish(struct ps *ps)
 		    (r = set_str(cfg, &keys[defs[i].key], defs[i].def)) != 0)
 			return r;
 	}
-	if (cfg->issuer == NULL) {
-		conf_err(ps, "issuer", FROM_NOWHERE, "required");
+	if (cfg->issuer == NULL || cfg->n_audiences == 0) {
+		conf_err(ps, cfg->issuer == NULL ? "issuer" : "audience",
+		    ps->header > 0 ? ps->header : FROM_NOWHERE,
+		    ps->header > 0 ? "required in every section (or among the defaults)" :
+				     "required");
 		return PJ_ERR_CONFIG;
 	}
-	if (cfg->n_audiences == 0) {
-		conf_err(ps, "audience", FROM_NOWHERE, "required");
+	if ((r = shared_unpinned(cfg)) >= 0) {
+		const char *const *c = shared_issuers[r].claims;
+
+		conf_err(ps, "issuer", ps->from[KEY_ISSUER],
+		    "%s signs for every customer of its service: "
+		    "pin the owner with require_claim = %s=ID%s%s%s", cfg->issuer, c[0],
+		    c[1] != NULL ? " (or " : "", c[1] != NULL ? c[1] : "",
+		    c[1] != NULL ? "=ID)" : "");
 		return PJ_ERR_CONFIG;
 	}
 	if (cfg->jwks_file != NULL && cfg->jwks_uri != NULL) {
@@ -652,36 +902,88 @@ conf_finish(struct ps *ps)
 		if (r != 0)
 			return r;
 	}
+	for (int i = 0; i < KEY_COUNT; i++)
+		cfg->origin[i] = ps->from[i];
+	cfg->header_line = ps->header;
 	return 0;
 }
 
-int
-pj_config_parse(int argc, const char **argv, int mode, const struct pj_log *lg,
-    struct pj_config **out)
-{
-	struct pj_config *cfg = NULL;
-	struct ps ps;
-	const char *file = NULL;
-	int r = PJ_ERR_INTERNAL;
+static void config_free(struct pj_config *cfg);
 
-	*out = NULL;
-	memset(&ps, 0, sizeof(ps));
-	ps.lg = lg;
+/* A parse state over a fresh configuration with the built-in defaults. */
+static int
+ps_start(struct ps *ps, const struct pj_log *lg, struct sects *sc, int want, const char *file)
+{
+	struct pj_config *cfg;
+
+	memset(ps, 0, sizeof(*ps));
+	ps->lg = lg;
+	ps->sects = sc;
+	ps->want = want;
 	for (int i = 0; i < KEY_COUNT; i++)
-		ps.from[i] = FROM_DEFAULT;
-	if (argc < 0 || (argc > 0 && argv == NULL) || (mode != PJ_CONF_MODULE && mode != PJ_CONF_TOOL))
-		return PJ_ERR_INTERNAL;
-	if ((cfg = calloc(1, sizeof(*cfg))) == NULL)
+		ps->from[i] = FROM_DEFAULT;
+	if ((cfg = ps->cfg = calloc(1, sizeof(*cfg))) == NULL)
 		return PJ_ERR_NOMEM;
-	ps.cfg = cfg;
 	cfg->algs = PJ_ALG_DEFAULT;
 	cfg->leeway = 60;
 	cfg->refresh_cooldown = 60;
 	cfg->stale_max = 3600;
 	cfg->http_timeout = 5;
+	if (file != NULL && (cfg->config_path = strdup(file)) == NULL)
+		return PJ_ERR_NOMEM;
+	return 0;
+}
 
-	/* The file first, so that the arguments override it. A repeated or
-	 * empty config= is reported by the argument pass. */
+static int
+conf_args(struct ps *ps, int argc, const char **argv)
+{
+	int r = 0;
+
+	memset(ps->seen, 0, sizeof(ps->seen));
+	ps->line = FROM_ARGS;
+	ps->header = 0;
+	for (int i = 0; i < argc && r == 0; i++)
+		r = conf_arg(ps, argv[i]);
+	return r;
+}
+
+/* No PAM line accepts two sections of one issuer: which would judge? */
+static int
+one_section_per_issuer(const struct pj_log *lg, const struct pj_configs *set)
+{
+	for (size_t i = 1; i < set->n; i++) {
+		for (size_t j = 0; j < i; j++) {
+			struct ps ep = {.lg = lg, .cfg = set->v[i]};
+
+			if (strcmp(set->v[i]->issuer, set->v[j]->issuer) != 0)
+				continue;
+			conf_err(&ep, "issuer", set->v[i]->header_line,
+			    "[issuer %s] has the issuer of [issuer %s] (line %d) and this PAM line "
+			    "accepts both: name one of them in issuers=", set->v[i]->name,
+			    set->v[j]->name, set->v[j]->header_line);
+			return PJ_ERR_CONFIG;
+		}
+	}
+	return 0;
+}
+
+/* The file first, so that the arguments override it; with sections, each
+ * section is then read again over the defaults, and the arguments (global
+ * keys and issuers= only) over that. */
+static int
+config_parse(int argc, const char **argv, int mode, const struct pj_log *lg,
+    struct pj_configs *set)
+{
+	struct sects *sc = NULL;
+	struct ps ps, sp;
+	const char *file = NULL;
+	int r = PJ_ERR_INTERNAL;
+
+	memset(&ps, 0, sizeof(ps));
+	memset(&sp, 0, sizeof(sp));
+	if (argc < 0 || (argc > 0 && argv == NULL) || (mode != PJ_CONF_MODULE && mode != PJ_CONF_TOOL))
+		return PJ_ERR_INTERNAL;
+	/* A repeated or empty config= is reported by the argument pass. */
 	for (int i = 0; i < argc; i++) {
 		if (argv[i] != NULL && strncmp(argv[i], "config=", 7) == 0) {
 			if (file != NULL || argv[i][7] == '\0') {
@@ -691,38 +993,64 @@ pj_config_parse(int argc, const char **argv, int mode, const struct pj_log *lg,
 			file = argv[i] + 7;
 		}
 	}
-	if (file != NULL) {
-		if ((cfg->config_path = strdup(file)) == NULL) {
+	if ((sc = calloc(1, sizeof(*sc))) == NULL) {
+		r = PJ_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = ps_start(&ps, lg, sc, -1, file)) != 0)
+		goto out;
+	if (file != NULL && (r = conf_file(&ps, file)) != 0)
+		goto out;
+	if ((r = conf_args(&ps, argc, argv)) != 0)
+		goto out;
+	if (sc->n == 0) {
+		if ((r = conf_finish(&ps)) != 0)
+			goto out;
+		set->v[set->n++] = ps.cfg;
+		ps.cfg = NULL;
+		goto out;
+	}
+	set->sectioned = 1;
+	for (size_t k = 0; k < sc->n; k++) {
+		if ((r = ps_start(&sp, lg, sc, (int)k, file)) != 0)
+			goto out;
+		if ((sp.cfg->name = strdup(sc->name[k])) == NULL) {
 			r = PJ_ERR_NOMEM;
 			goto out;
 		}
-		if ((r = conf_file(&ps, file)) != 0)
+		if ((r = conf_text(&sp, sc->text, sc->len)) != 0 ||
+		    (r = conf_args(&sp, argc, argv)) != 0)
 			goto out;
+		sp.header = sc->line[k];
+		/* Every section is checked, also those this line does not accept. */
+		if ((r = conf_finish(&sp)) != 0)
+			goto out;
+		if (!sc->have_issuers || sc->accept[k])
+			set->v[set->n++] = sp.cfg;
+		else
+			config_free(sp.cfg);
+		sp.cfg = NULL;
 	}
-	memset(ps.seen, 0, sizeof(ps.seen));
-	ps.line = FROM_ARGS;
-	for (int i = 0; i < argc; i++)
-		if ((r = conf_arg(&ps, argv[i])) != 0)
-			goto out;
-	if ((r = conf_finish(&ps)) != 0)
-		goto out;
-	*out = cfg;
-	cfg = NULL;
-	r = 0;
+	r = one_section_per_issuer(lg, set);
 out:
-	pj_config_free(cfg);
+	config_free(ps.cfg);
+	config_free(sp.cfg);
+	if (sc != NULL)
+		free(sc->text);
+	free(sc);
 	return r;
 }
 
-void
-pj_config_free(struct pj_config *cfg)
+static void
+config_free(struct pj_config *cfg)
 {
 	if (cfg == NULL)
 		return;
 	for (int i = 0; i < KEY_COUNT; i++) {
 		int kd = keys[i].kind;
 
-		if (kd != K_FLAG && kd != K_NUM && kd != K_AUD && kd != K_ALGS && kd != K_REQ)
+		if (kd != K_FLAG && kd != K_NUM && kd != K_AUD && kd != K_ALGS && kd != K_REQ &&
+		    kd != K_SCOPE && kd != K_LOGFMT && kd != K_ISSUERS)
 			free(*str_slot(cfg, &keys[i]));
 	}
 	free_auds(cfg->audiences, cfg->n_audiences);
@@ -731,6 +1059,281 @@ pj_config_free(struct pj_config *cfg)
 		free(cfg->reqs[i].value);
 	}
 	free(cfg->reqs);
+	for (size_t i = 0; i < cfg->n_denies; i++) {
+		free(cfg->denies[i].name);
+		free(cfg->denies[i].value);
+	}
+	free(cfg->denies);
+	for (size_t i = 0; i < cfg->n_scopes; i++)
+		free(cfg->scopes[i]);
+	free(cfg->scopes);
+	free(cfg->scope_origins);
+	free(cfg->name);
 	pj_usermap_free(cfg->user_map);
 	free(cfg);
+}
+
+int
+pj_configs_load(int argc, const char **argv, int mode, const struct pj_log *lg,
+    struct pj_configs **out)
+{
+	struct pj_configs *set = NULL;
+	int r = PJ_ERR_INTERNAL;
+
+	*out = NULL;
+	if ((set = calloc(1, sizeof(*set))) == NULL ||
+	    (set->v = calloc(CONF_SECTIONS_MAX, sizeof(*set->v))) == NULL) {
+		r = PJ_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = config_parse(argc, argv, mode, lg, set)) != 0)
+		goto out;
+	*out = set;
+	set = NULL;
+out:
+	pj_configs_free(set);
+	return r;
+}
+
+void
+pj_configs_free(struct pj_configs *set)
+{
+	if (set == NULL)
+		return;
+	for (size_t i = 0; set->v != NULL && i < set->n; i++)
+		config_free(set->v[i]);
+	free(set->v);
+	free(set);
+}
+
+const struct pj_config *
+pj_configs_pick(const struct pj_configs *set, const char *iss)
+{
+	if (iss == NULL)
+		return NULL;
+	for (size_t i = 0; i < set->n; i++)
+		if (strcmp(set->v[i]->issuer, iss) == 0)
+			return set->v[i];
+	return NULL;
+}
+
+/* "default", "argument" or "FILE:LINE" into buf. */
+static const char *
+origin_str(const struct pj_config *cfg, int origin, char *buf, size_t cap)
+{
+	if (origin == PJ_CONF_FROM_DEFAULT)
+		return "default";
+	if (origin == PJ_CONF_FROM_ARGS)
+		return "argument";
+	snprintf(buf, cap, "%s:%d", cfg->config_path != NULL ? cfg->config_path : "-", origin);
+	return buf;
+}
+
+/* One setting's value as JSON (NULL: unset). */
+static cJSON *
+dump_value(const struct pj_config *cfg, int i)
+{
+	const struct conf_key *k = &keys[i];
+	cJSON *a = NULL;
+
+	switch (k->kind) {
+	case K_FLAG:
+		return cJSON_CreateBool(*(const int *)(const void *)((const char *)cfg + k->off));
+	case K_NUM: {
+		long v = *(const long *)(const void *)((const char *)cfg + k->off);
+
+		/* max_lifetime and cache_ttl: 0 is "none". */
+		return v == 0 && k->min > 0 ? cJSON_CreateNull() : cJSON_CreateNumber((double)v);
+	}
+	case K_AUD:
+		a = cJSON_CreateArray();
+		for (size_t j = 0; a != NULL && j < cfg->n_audiences; j++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(cfg->audiences[j]));
+		return a;
+	case K_ALGS:
+		a = cJSON_CreateArray();
+		for (int j = 0; a != NULL && j < PJ_ALG_COUNT; j++)
+			if (cfg->algs & PJ_ALG_BIT(j))
+				cJSON_AddItemToArray(a, cJSON_CreateString(pj_alg_name(j)));
+		return a;
+	case K_REQ: {
+		int deny = i == KEY_DENY_CLAIM;
+		const struct pj_claim_req *v = deny ? cfg->denies : cfg->reqs;
+		size_t n = deny ? cfg->n_denies : cfg->n_reqs;
+
+		a = cJSON_CreateArray();
+		for (size_t j = 0; a != NULL && j < n; j++) {
+			size_t len = strlen(v[j].name) + strlen(v[j].value) + 2;
+			char *t = malloc(len);
+
+			if (t == NULL) {
+				cJSON_Delete(a);
+				return NULL;
+			}
+			snprintf(t, len, "%s=%s", v[j].name, v[j].value);
+			cJSON_AddItemToArray(a, cJSON_CreateString(t));
+			free(t);
+		}
+		return a;
+	}
+	case K_SCOPE:
+		a = cJSON_CreateArray();
+		for (size_t j = 0; a != NULL && j < cfg->n_scopes; j++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(cfg->scopes[j]));
+		return a;
+	case K_LOGFMT:
+		return cJSON_CreateString(cfg->log_format == PJ_LOG_FORMAT_JSON ? "json" : "text");
+	default: {
+		const char *v = *(char *const *)(const void *)((const char *)cfg + k->off);
+
+		return v != NULL ? cJSON_CreateString(v) : cJSON_CreateNull();
+	}
+	}
+}
+
+/* The origin of a setting: one string, or one per item of a repeatable key. */
+static cJSON *
+dump_origin(const struct pj_config *cfg, int i)
+{
+	char b[PATH_MAX + 16];
+	cJSON *a;
+
+	if (keys[i].kind != K_REQ && keys[i].kind != K_SCOPE)
+		return cJSON_CreateString(origin_str(cfg, cfg->origin[i], b, sizeof(b)));
+	if ((a = cJSON_CreateArray()) == NULL)
+		return NULL;
+	if (i == KEY_REQUIRE_SCOPE) {
+		for (size_t j = 0; j < cfg->n_scopes; j++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(
+			    origin_str(cfg, cfg->scope_origins[j], b, sizeof(b))));
+	} else {
+		const struct pj_claim_req *v = i == KEY_DENY_CLAIM ? cfg->denies : cfg->reqs;
+		size_t n = i == KEY_DENY_CLAIM ? cfg->n_denies : cfg->n_reqs;
+
+		for (size_t j = 0; j < n; j++)
+			cJSON_AddItemToArray(a,
+			    cJSON_CreateString(origin_str(cfg, v[j].origin, b, sizeof(b))));
+	}
+	return a;
+}
+
+static cJSON *
+dump_section(const struct pj_config *cfg)
+{
+	cJSON *o = cJSON_CreateObject(), *st = cJSON_CreateObject(), *e, *v, *f;
+
+	if (o == NULL || st == NULL)
+		goto nomem;
+	cJSON_AddItemToObject(o, "name",
+	    cfg->name != NULL ? cJSON_CreateString(cfg->name) : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "settings", st);
+	for (int i = 0; i < KEY_COUNT; i++) {
+		if (i == KEY_ISSUERS)
+			continue;
+		if ((e = cJSON_CreateObject()) == NULL)
+			goto nomem_o;
+		cJSON_AddItemToObject(st, keys[i].name, e);
+		if ((v = dump_value(cfg, i)) == NULL || (f = dump_origin(cfg, i)) == NULL) {
+			cJSON_Delete(v);
+			goto nomem_o;
+		}
+		cJSON_AddItemToObject(e, "value", v);
+		cJSON_AddItemToObject(e, "from", f);
+	}
+	return o;
+nomem:
+	cJSON_Delete(st);
+nomem_o:
+	cJSON_Delete(o);
+	return NULL;
+}
+
+/* One "key = value  (origin)" line per setting, one per item of a list. */
+static void
+dump_text(const struct pj_config *cfg, FILE *out)
+{
+	char b[PATH_MAX + 16], e[PJ_ESC_MAX];
+
+	if (cfg->name != NULL)
+		fprintf(out, "[issuer %s]  (%s)\n", cfg->name,
+		    origin_str(cfg, cfg->header_line, b, sizeof(b)));
+	else
+		fputs("[single issuer]\n", out);
+	for (int i = 0; i < KEY_COUNT; i++) {
+		cJSON *v, *f;
+		int n;
+
+		if (i == KEY_ISSUERS || (v = dump_value(cfg, i)) == NULL)
+			continue;
+		if ((f = dump_origin(cfg, i)) == NULL) {
+			cJSON_Delete(v);
+			continue;
+		}
+		if (cJSON_IsArray(f)) {
+			n = cJSON_GetArraySize(v);
+			if (n == 0)
+				fprintf(out, "  %s = (none)  (default)\n", keys[i].name);
+			for (int j = 0; j < n; j++) {
+				const char *s = cJSON_GetArrayItem(v, j)->valuestring;
+
+				fprintf(out, "  %s = %s  (%s)\n", keys[i].name,
+				    pj_escape(e, s, strlen(s)),
+				    cJSON_GetArrayItem(f, j)->valuestring);
+			}
+		} else {
+			char *s = NULL;
+
+			fprintf(out, "  %s = ", keys[i].name);
+			if (cJSON_IsString(v))
+				fputs(pj_escape(e, v->valuestring, strlen(v->valuestring)), out);
+			else if (cJSON_IsArray(v))
+				for (int j = 0; j < cJSON_GetArraySize(v); j++)
+					fprintf(out, "%s%s", j > 0 ? "," : "", pj_escape(e,
+					    cJSON_GetArrayItem(v, j)->valuestring,
+					    strlen(cJSON_GetArrayItem(v, j)->valuestring)));
+			else if (cJSON_IsNull(v))
+				fputs("(none)", out);
+			else if (cJSON_IsBool(v))
+				fputs(cJSON_IsTrue(v) ? "yes" : "no", out);
+			else if ((s = cJSON_PrintUnformatted(v)) != NULL)
+				fputs(s, out);
+			free(s);
+			fprintf(out, "  (%s)\n", f->valuestring);
+		}
+		cJSON_Delete(v);
+		cJSON_Delete(f);
+	}
+}
+
+int
+pj_configs_dump(const struct pj_configs *set, int json, FILE *out)
+{
+	cJSON *o = NULL, *a, *sec;
+	char *s = NULL;
+	int r = PJ_ERR_NOMEM;
+
+	if (!json) {
+		for (size_t i = 0; i < set->n; i++) {
+			if (i > 0)
+				fputc('\n', out);
+			dump_text(set->v[i], out);
+		}
+		return 0;
+	}
+	if ((o = cJSON_CreateObject()) == NULL || cJSON_AddBoolToObject(o, "ok", 1) == NULL ||
+	    (a = cJSON_AddArrayToObject(o, "sections")) == NULL)
+		goto out;
+	for (size_t i = 0; i < set->n; i++) {
+		if ((sec = dump_section(set->v[i])) == NULL)
+			goto out;
+		cJSON_AddItemToArray(a, sec);
+	}
+	if ((s = cJSON_PrintUnformatted(o)) == NULL)
+		goto out;
+	fprintf(out, "%s\n", s);
+	r = 0;
+out:
+	free(s);
+	cJSON_Delete(o);
+	return r;
 }

@@ -36,6 +36,19 @@ pj_entry_add_piece(char *buf, size_t *len, const char *answer, int idx, int *mor
 	return 0;
 }
 
+int
+pj_answer_replaced(const char *answer, size_t n)
+{
+	static const char pat[] = "\b\n\r\177INCORRECT";
+
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (answer[i] != pat[i % (sizeof(pat) - 1)])
+			return 0;
+	return 1;
+}
+
 /* "JWT part %d: " with idx in place of %d (checked at parse: one %d only). */
 static void
 piece_prompt(char *out, size_t cap, const char *fmt, int idx)
@@ -85,7 +98,11 @@ converse(pam_handle_t *pamh, const struct pj_config *cfg, const struct pj_log *l
 			piece_prompt(prompt, sizeof(prompt), cfg->prompt_more, idx);
 		if ((r = ask(pamh, lg, prompt, &answer)) != 0)
 			return r;
-		r = pj_entry_add_piece(buf, len, answer, idx, &more);
+		/* Judged raw: before trimming, pieces and the size limit. */
+		if (idx == 1 && pj_answer_replaced(answer, strlen(answer)))
+			r = PJ_ERR_ANSWER_REPLACED;
+		else
+			r = pj_entry_add_piece(buf, len, answer, idx, &more);
 		pj_freezero(answer, strlen(answer));
 		if (r != 0)
 			return r;

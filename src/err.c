@@ -38,6 +38,8 @@ static const struct {
 	[-PJ_ERR_REPLAY_STORE_UNAVAILABLE] = {"replay_store_unavailable", PAM_AUTHINFO_UNAVAIL},
 	[-PJ_ERR_CONFIG] = {"config_error", PAM_SERVICE_ERR},
 	[-PJ_ERR_CONV] = {"conversation", PAM_CONV_ERR},
+	[-PJ_ERR_CLAIM_DENIED] = {"claim_denied", PAM_AUTH_ERR},
+	[-PJ_ERR_ANSWER_REPLACED] = {"answer_replaced", PAM_AUTH_ERR},
 };
 
 const char *

@@ -30,7 +30,9 @@ enum {
 	PJ_ERR_REPLAY_STORE_UNAVAILABLE = -24,
 	PJ_ERR_CONFIG = -25,
 	PJ_ERR_CONV = -26,
-	PJ_ERR_MIN_ = -27
+	PJ_ERR_CLAIM_DENIED = -27,
+	PJ_ERR_ANSWER_REPLACED = -28,
+	PJ_ERR_MIN_ = -29
 };
 
 /* The contract's reason code ("malformed", ...); "internal" for the rest. */

@@ -11,8 +11,6 @@
 #include "log.h"
 
 #define RSA_MIN_BITS 2048
-#define RSA_MAX_BYTES (16384 / 8)	/* OpenSSL's own ceiling */
-#define RSA_E_MAX_BYTES 8		/* 64 bits, OpenSSL's for large moduli */
 #define B64_LEN(n) (((n) * 4 + 2) / 3)	/* unpadded base64url of n octets */
 
 #define ALGS_RSA (PJ_ALG_BIT(PJ_ALG_RS256) | PJ_ALG_BIT(PJ_ALG_RS384) | \
@@ -119,8 +117,8 @@ parse_rsa(const struct members *m, struct pj_jwk *k, struct verdict *v)
 	size_t bits;
 	int r;
 
-	if ((r = get_b64(m->n, RSA_MAX_BYTES, &k->a, &k->alen, v)) != 0 ||
-	    (r = get_b64(m->e, RSA_E_MAX_BYTES, &k->b, &k->blen, v)) != 0)
+	if ((r = get_b64(m->n, PJ_RSA_MAX_BYTES, &k->a, &k->alen, v)) != 0 ||
+	    (r = get_b64(m->e, PJ_RSA_E_MAX_BYTES, &k->b, &k->blen, v)) != 0)
 		return r;
 	/* RFC 7518 6.3.1: unsigned big-endian, no leading zero octets. */
 	if (k->alen == 0 || k->a[0] == 0 || k->blen == 0 || k->b[0] == 0)
@@ -175,7 +173,7 @@ parse_okp(const struct members *m, struct pj_jwk *k, struct verdict *v)
 	if (k->alen != 32)
 		return drop(v, LOG_WARNING, "Ed25519 x is not 32 octets");
 	k->crv = PJ_CRV_ED25519;
-	k->algs = PJ_ALG_BIT(PJ_ALG_EDDSA);
+	k->algs = pj_alg_same_sig(PJ_ALG_EDDSA);
 	return 0;
 }
 
@@ -229,9 +227,10 @@ parse_key(const cJSON *j, struct pj_jwk *k, struct verdict *v)
 
 		if (!cJSON_IsString(alg))
 			return drop(v, LOG_WARNING, "alg is not a string");
-		/* An alg we do not verify (RSA-OAEP, ES521, HS256, ...) fits nothing. */
+		/* An alg we do not verify (RSA-OAEP, ES521, HS256, ...) fits
+		 * nothing; EdDSA or Ed25519 fits both. */
 		a = pj_alg_from_name(alg->valuestring);
-		fit &= a >= 0 ? PJ_ALG_BIT(a) : 0;
+		fit &= pj_alg_same_sig(a);
 	}
 
 	if (strcmp(kty, "RSA") == 0) {

@@ -9,6 +9,12 @@
 #include "log.h"
 
 enum pj_kty { PJ_KTY_RSA = 1, PJ_KTY_EC, PJ_KTY_OKP };
+
+/* RSA n and e bounds (OpenSSL's own ceilings: OPENSSL_RSA_MAX_MODULUS_BITS,
+ * and 64 bits of e for large moduli): jwk.c drops a key past them, and
+ * sig_rsa.c sizes its buffers by them. */
+#define PJ_RSA_MAX_BYTES (16384 / 8)
+#define PJ_RSA_E_MAX_BYTES 8
 enum pj_crv { PJ_CRV_NONE = 0, PJ_CRV_P256, PJ_CRV_P384, PJ_CRV_P521, PJ_CRV_ED25519 };
 
 struct pj_jwk {
@@ -30,7 +36,7 @@ struct pj_jwks {
 
 /*
  * Parse a JWKS document ({"keys": [...]}) through the strict JSON pass.
- * Unusable keys (CONTRACT section 4: RSA under 2048 bits, even e or e < 3,
+ * Unusable keys (pam_jwt(8), KEYS: RSA under 2048 bits, even e or e < 3,
  * leading zero octets in n or e; EC other than P-256/384/521 or x/y not the
  * curve's size; OKP other than Ed25519 or x not 32 bytes; any private or
  * symmetric member d p q dp dq qi oth k; non-canonical base64url; unknown
@@ -40,7 +46,9 @@ struct pj_jwks {
  * members; naming the key's index and escaped kid), never fatal to the
  * rest. A key whose use is not "sig", whose key_ops lacks "verify" or whose
  * alg is another (or unknown) algorithm is kept with algs = 0: found by its
- * kid, it fits nothing (no_key, not a kid miss). Errors: PJ_ERR_MALFORMED
+ * kid, it fits nothing (no_key, not a kid miss). An alg of EdDSA or Ed25519
+ * fits both (pj_alg_same_sig). An Ed25519 x is checked as a point only when
+ * the key is built (sig.h). Errors: PJ_ERR_MALFORMED
  * when the document is not strict JSON or not an object with a "keys" array.
  * A set with no usable key is returned (n = 0); callers decide.
  * *out is NULL on entry; free with pj_jwks_free.
@@ -49,7 +57,7 @@ int pj_jwks_parse(const char *buf, size_t len, const struct pj_log *lg, struct p
 void pj_jwks_free(struct pj_jwks *set);
 
 /*
- * Key choice (CONTRACT section 4) for algorithm alg:
+ * Key choice (pam_jwt(8), KEYS) for algorithm alg:
  * - kid != NULL: the usable keys whose kid equals it byte for byte. None:
  *   PJ_ERR_UNKNOWN_KID (a kid miss). More than one, or the one does not fit
  *   alg: PJ_ERR_NO_KEY.

@@ -17,6 +17,11 @@ pj_log(const struct pj_log *lg, int prio, const char *fmt, ...)
 		return;
 	if (prio == LOG_DEBUG && !lg->debug)
 		return;
+	if (lg->last != NULL && prio <= LOG_ERR) {
+		va_start(ap, fmt);
+		vsnprintf(lg->last, PJ_LOG_LAST_MAX, fmt, ap);
+		va_end(ap);
+	}
 	va_start(ap, fmt);
 	if (lg->pamh != NULL) {
 		pam_vsyslog(lg->pamh, prio, fmt, ap);

@@ -9,7 +9,10 @@ struct pj_log {
 	void *pamh;	/* pam_handle_t *, or NULL for stderr */
 	int debug;	/* LOG_DEBUG lines are dropped unless set */
 	int quiet;	/* stderr only: drop everything below LOG_ERR */
+	char *last;	/* when set: the last LOG_ERR line, PJ_LOG_LAST_MAX bytes */
 };
+
+#define PJ_LOG_LAST_MAX 1024
 
 void pj_log(const struct pj_log *lg, int prio, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

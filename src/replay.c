@@ -27,6 +27,7 @@
 
 #include "cache.h"
 #include "err.h"
+#include "num.h"
 #include "replay.h"
 #include "util.h"
 
@@ -76,18 +77,15 @@ bad:
 	return PJ_ERR_REPLAY_STORE_UNAVAILABLE;
 }
 
+/* "EXPIRY\n" as write_tmp makes it: canonical digits. */
 static int
 parse_expiry(const char *buf, size_t len, int64_t *out)
 {
-	int64_t v = 0;
+	long long v;
 
-	if (len < 2 || len > 20 || buf[len - 1] != '\n' || (buf[0] == '0' && len > 2))
+	if (len < 2 || buf[len - 1] != '\n' ||
+	    pj_num_parse(buf, len - 1, 0, INT64_MAX, PJ_NUM_CANONICAL, &v) != 0)
 		return -1;
-	for (size_t i = 0; i + 1 < len; i++) {
-		if (buf[i] < '0' || buf[i] > '9')
-			return -1;
-		v = v * 10 + (buf[i] - '0');
-	}
 	*out = v;
 	return 0;
 }
@@ -136,14 +134,6 @@ untrusted:
 	return REC_UNTRUSTED;
 }
 
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
 /* state_dir/.lock, exclusively, waiting at most wait_ms (0: try once; no
  * blocking flock in a PAM module). -1 when not had. */
 static int
@@ -166,7 +156,7 @@ lock_store(int dfd, long wait_ms)
 			close(fd);
 			return -1;
 		}
-		sleep_ms(LOCK_POLL_MS);
+		pj_sleep_ms(LOCK_POLL_MS);
 	}
 }
 

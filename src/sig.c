@@ -29,6 +29,7 @@ pj_sig_verify(int alg, const struct pj_jwk *key, const uint8_t *msg, size_t msgl
 	case PJ_ALG_ES512:
 		return pj_sig_ec_verify(alg, key, msg, msglen, sig, siglen);
 	case PJ_ALG_EDDSA:
+	case PJ_ALG_ED25519:
 		return pj_sig_eddsa_verify(alg, key, msg, msglen, sig, siglen);
 	default:
 		return PJ_ERR_NO_KEY;

@@ -13,7 +13,8 @@
  * Verify sig over msg with key for alg. The key is built here (RSA and EC
  * with EVP_PKEY_fromdata; Ed25519 raw through libsodium). Returns 0 when
  * the signature verifies; PJ_ERR_NO_KEY when the key does not fit alg or
- * cannot be built (EC point off its curve, ...); PJ_ERR_BAD_SIGNATURE
+ * cannot be built (EC point off its curve, Ed25519 x not a canonical point
+ * of the prime-order group); PJ_ERR_BAD_SIGNATURE
  * otherwise (ES*: sig must be raw r||s of exactly 64/96/132 bytes with r
  * and s in [1, n-1]; PS*: MGF1 with the same hash, salt length = hash
  * length; RS*: PKCS#1 v1.5).

@@ -2,7 +2,9 @@
 
 #include <string.h>
 
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
@@ -16,38 +18,12 @@ static const struct ec_curve {
 	int crv;
 	char group[12];
 	const char *md;
-	size_t size;
-	uint8_t order[EC_MAX];	/* n, big-endian, size octets */
+	size_t size;	/* field and order size in octets */
 } curves[] = {
-	{PJ_CRV_P256, "prime256v1", "SHA256", 32, {
-	    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff,
-	    0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84,
-	    0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51}},
-	{PJ_CRV_P384, "secp384r1", "SHA384", 48, {
-	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	    0xc7, 0x63, 0x4d, 0x81, 0xf4, 0x37, 0x2d, 0xdf, 0x58, 0x1a, 0x0d, 0xb2,
-	    0x48, 0xb0, 0xa7, 0x7a, 0xec, 0xec, 0x19, 0x6a, 0xcc, 0xc5, 0x29, 0x73}},
-	{PJ_CRV_P521, "secp521r1", "SHA512", 66, {
-	    0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfa, 0x51, 0x86,
-	    0x87, 0x83, 0xbf, 0x2f, 0x96, 0x6b, 0x7f, 0xcc, 0x01, 0x48, 0xf7, 0x09,
-	    0xa5, 0xd0, 0x3b, 0xb5, 0xc9, 0xb8, 0x89, 0x9c, 0x47, 0xae, 0xbb, 0x6f,
-	    0xb7, 0x1e, 0x91, 0x38, 0x64, 0x09}},
+	{PJ_CRV_P256, "prime256v1", "SHA256", 32},
+	{PJ_CRV_P384, "secp384r1", "SHA384", 48},
+	{PJ_CRV_P521, "secp521r1", "SHA512", 66},
 };
-
-/* 1 when the size-octet big-endian v is in [1, n-1]. Public data: no need
- * for constant time. Zero is the "psychic signature" (CVE-2022-21449). */
-static int
-scalar_in_range(const uint8_t *v, const uint8_t *order, size_t size)
-{
-	size_t i;
-
-	for (i = 0; i < size && v[i] == 0; i++)
-		;
-	return i < size && memcmp(v, order, size) < 0;
-}
 
 static int
 ec_key(const struct ec_curve *c, const struct pj_jwk *key, EVP_PKEY **out)
@@ -71,45 +47,57 @@ ec_key(const struct ec_curve *c, const struct pj_jwk *key, EVP_PKEY **out)
 	return pj_sig_pkey_fromdata("EC", params, out);
 }
 
-/* One DER INTEGER of the size-octet big-endian v (in [1, n-1]: never 0):
- * no leading zero octets, one 0x00 when the top bit is set. */
-static size_t
-der_int(uint8_t *out, const uint8_t *v, size_t size)
+/* 1 when v is in [1, n-1]. Zero is the "psychic signature"
+ * (CVE-2022-21449); n and above are zero or a small value mod n. */
+static int
+scalar_in_range(const BIGNUM *v, const BIGNUM *order)
 {
-	size_t skip = 0, n;
-
-	while (skip + 1 < size && v[skip] == 0)
-		skip++;
-	n = size - skip;
-	out[0] = 0x02;
-	if (v[skip] & 0x80) {
-		out[1] = (uint8_t)(n + 1);
-		out[2] = 0x00;
-		memcpy(out + 3, v + skip, n);
-		return n + 3;
-	}
-	out[1] = (uint8_t)n;
-	memcpy(out + 2, v + skip, n);
-	return n + 2;
+	return !BN_is_zero(v) && BN_cmp(v, order) < 0;
 }
 
-/* Raw r || s (RFC 7518 3.4) into the DER ECDSA-Sig-Value EVP wants,
- * written here: no BIGNUM or ECDSA_SIG round trip. der holds at least
- * 3 + 2 * (3 + EC_MAX) octets; each INTEGER is under 128 octets. */
-static size_t
-ec_sig_der(const uint8_t *sig, size_t size, uint8_t *der)
+/*
+ * Raw r || s (RFC 7518 3.4, size octets each) into the DER
+ * ECDSA-Sig-Value EVP wants, when r and s are in [1, n-1] for the key's
+ * order n: 0, PJ_ERR_BAD_SIGNATURE (out of range), PJ_ERR_NOMEM.
+ * *der is NULL on entry; free it with OPENSSL_free.
+ */
+static int
+ec_sig_der(EVP_PKEY *pkey, const uint8_t *sig, size_t size, uint8_t **der, size_t *derlen)
 {
-	uint8_t body[2 * (3 + EC_MAX)];
-	size_t n = 0, h = 0;
+	BIGNUM *order = NULL, *r = NULL, *s = NULL;
+	ECDSA_SIG *es = NULL;
+	int n, rc = PJ_ERR_INTERNAL;
 
-	n += der_int(body, sig, size);
-	n += der_int(body + n, sig + size, size);
-	der[h++] = 0x30;
-	if (n >= 0x80)
-		der[h++] = 0x81;	/* P-521: the content is 128 octets or more */
-	der[h++] = (uint8_t)n;
-	memcpy(der + h, body, n);
-	return h + n;
+	*der = NULL;
+	*derlen = 0;
+	if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_ORDER, &order) != 1)
+		goto out;
+	if ((r = BN_bin2bn(sig, (int)size, NULL)) == NULL ||
+	    (s = BN_bin2bn(sig + size, (int)size, NULL)) == NULL) {
+		rc = PJ_ERR_NOMEM;
+		goto out;
+	}
+	if (!scalar_in_range(r, order) || !scalar_in_range(s, order)) {
+		rc = PJ_ERR_BAD_SIGNATURE;
+		goto out;
+	}
+	if ((es = ECDSA_SIG_new()) == NULL || ECDSA_SIG_set0(es, r, s) != 1) {
+		rc = PJ_ERR_NOMEM;
+		goto out;
+	}
+	r = s = NULL;	/* es owns them now */
+	if ((n = i2d_ECDSA_SIG(es, der)) <= 0) {
+		rc = PJ_ERR_NOMEM;
+		goto out;
+	}
+	*derlen = (size_t)n;
+	rc = 0;
+out:
+	ECDSA_SIG_free(es);
+	BN_free(r);
+	BN_free(s);
+	BN_free(order);
+	return rc;
 }
 
 int
@@ -119,7 +107,7 @@ pj_sig_ec_verify(int alg, const struct pj_jwk *key, const uint8_t *msg, size_t m
 	const struct ec_curve *c;
 	EVP_PKEY *pkey = NULL;
 	EVP_MD_CTX *mctx = NULL;
-	uint8_t der[160];
+	uint8_t *der = NULL;
 	size_t derlen = 0;
 	int r = PJ_ERR_INTERNAL;
 
@@ -153,15 +141,15 @@ pj_sig_ec_verify(int alg, const struct pj_jwk *key, const uint8_t *msg, size_t m
 		goto out;
 	}
 	/* Exactly raw r || s: a DER signature, or one padded or cut, is not. */
-	if (sig == NULL || siglen != 2 * c->size ||
-	    !scalar_in_range(sig, c->order, c->size) ||
-	    !scalar_in_range(sig + c->size, c->order, c->size)) {
+	if (sig == NULL || siglen != 2 * c->size) {
 		r = PJ_ERR_BAD_SIGNATURE;
 		goto out;
 	}
-	derlen = ec_sig_der(sig, c->size, der);
+	if ((r = ec_sig_der(pkey, sig, c->size, &der, &derlen)) != 0)
+		goto out;
 	r = EVP_DigestVerify(mctx, der, derlen, msg, msglen) == 1 ? 0 : PJ_ERR_BAD_SIGNATURE;
 out:
+	OPENSSL_free(der);
 	EVP_MD_CTX_free(mctx);
 	EVP_PKEY_free(pkey);
 	ERR_pop_to_mark();

@@ -10,13 +10,17 @@ int
 pj_sig_eddsa_verify(int alg, const struct pj_jwk *key, const uint8_t *msg, size_t msglen,
     const uint8_t *sig, size_t siglen)
 {
-	if (alg != PJ_ALG_EDDSA || key == NULL || key->kty != PJ_KTY_OKP ||
+	if ((alg != PJ_ALG_EDDSA && alg != PJ_ALG_ED25519) || key == NULL || key->kty != PJ_KTY_OKP ||
 	    key->crv != PJ_CRV_ED25519 || key->a == NULL || key->alen != crypto_sign_PUBLICKEYBYTES)
+		return PJ_ERR_NO_KEY;
+	/* Building the key: x must be the canonical encoding of a point on
+	 * the curve, in the prime-order subgroup (so not of small order), as
+	 * an EC point must be on its curve. */
+	if (crypto_core_ed25519_is_valid_point(key->a) != 1)
 		return PJ_ERR_NO_KEY;
 	if (sig == NULL || siglen != crypto_sign_BYTES)
 		return PJ_ERR_BAD_SIGNATURE;
-	/* libsodium refuses S >= L, small-order R and A, and non-canonical A;
-	 * a key it cannot use reads as a bad signature. */
+	/* libsodium refuses S >= L and a small-order or non-canonical R. */
 	if (crypto_sign_verify_detached(sig, msg, msglen, key->a) != 0)
 		return PJ_ERR_BAD_SIGNATURE;
 	return 0;

@@ -12,11 +12,6 @@
 #include "err.h"
 #include "sig.h"
 
-/* OpenSSL's own ceiling (OPENSSL_RSA_MAX_MODULUS_BITS); jwk.c keeps the
- * floor of 2048 bits and the bound on e. */
-#define RSA_MAX_BYTES (16384 / 8)
-#define RSA_E_MAX_BYTES 8
-
 static const struct {
 	const char *md;
 	int pss;
@@ -46,7 +41,7 @@ to_native(uint8_t *dst, const uint8_t *be, size_t len)
 static int
 rsa_key(const uint8_t *n, size_t nlen, const uint8_t *e, size_t elen, EVP_PKEY **out)
 {
-	uint8_t nn[RSA_MAX_BYTES], ne[RSA_E_MAX_BYTES];
+	uint8_t nn[PJ_RSA_MAX_BYTES], ne[PJ_RSA_E_MAX_BYTES];
 	OSSL_PARAM params[3];
 
 	to_native(nn, n, nlen);
@@ -77,7 +72,7 @@ pj_sig_rsa_verify(int alg, const struct pj_jwk *key, const uint8_t *msg, size_t 
 		;
 	for (e = key->b, elen = key->blen; elen > 0 && *e == 0; e++, elen--)
 		;
-	if (nlen == 0 || nlen > RSA_MAX_BYTES || elen == 0 || elen > RSA_E_MAX_BYTES)
+	if (nlen == 0 || nlen > PJ_RSA_MAX_BYTES || elen == 0 || elen > PJ_RSA_E_MAX_BYTES)
 		return PJ_ERR_NO_KEY;
 
 	ERR_set_mark();

@@ -609,7 +609,8 @@ bad:
 }
 
 int
-pj_usermap_map(const struct pj_usermap *map, const char *value, size_t len, char *out, size_t cap)
+pj_usermap_map(const struct pj_usermap *map, const char *value, size_t len, char *out, size_t cap,
+    int *literal)
 {
 	regmatch_t m[MAP_GROUPS_MAX + 2];
 	int nul;
@@ -638,8 +639,11 @@ pj_usermap_map(const struct pj_usermap *map, const char *value, size_t len, char
 				return PJ_ERR_NOMEM;
 			break;
 		}
-		if (hit)
+		if (hit) {
+			if (literal != NULL)
+				*literal = r->ukind == U_NAME;
 			return expand(r, value, len, r->patlen, m, out, cap);
+		}
 	}
 	return PJ_ERR_NO_USER_MAPPING;
 }

@@ -29,8 +29,11 @@ void pj_usermap_free(struct pj_usermap *map);
  * wins, matched bytewise in the C locale; the result is written to out
  * (NUL-terminated, cap bytes). PJ_ERR_NO_USER_MAPPING when nothing matches;
  * PJ_ERR_BAD_USER_NAME when the result is longer than cap-1 or not safe.
+ * *literal (may be NULL) tells whether the rule's USER is a name written
+ * out, not "=" or a template: only such a rule may reach a uid-0 account.
  */
-int pj_usermap_map(const struct pj_usermap *map, const char *value, size_t len, char *out, size_t cap);
+int pj_usermap_map(const struct pj_usermap *map, const char *value, size_t len, char *out, size_t cap,
+    int *literal);
 
 /* [a-z_][a-z0-9_.-]*, 1..32 bytes. Returns 1 when safe. */
 int pj_user_name_safe(const char *name, size_t len);

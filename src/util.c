@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -118,16 +119,6 @@ pj_trim(const char **p, size_t *len)
 	*len = n;
 }
 
-int
-pj_memeq(const void *a, size_t alen, const void *b, size_t blen)
-{
-	if (alen != blen)
-		return 0;
-	if (alen == 0)
-		return 1;
-	return sodium_memcmp(a, b, alen) == 0;
-}
-
 void
 pj_freezero(void *p, size_t len)
 {
@@ -135,4 +126,12 @@ pj_freezero(void *p, size_t len)
 		return;
 	sodium_memzero(p, len);
 	free(p);
+}
+
+void
+pj_sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
 }

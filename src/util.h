@@ -21,10 +21,10 @@ int pj_read_all(int fd, size_t max, char **buf, size_t *len);
 /* Trim ASCII whitespace at both ends of [*p, *p + *len). */
 void pj_trim(const char **p, size_t *len);
 
-/* Constant-time equality of two byte strings of possibly different length. */
-int pj_memeq(const void *a, size_t alen, const void *b, size_t blen);
-
 /* Wipe and free (free(NULL) is fine). */
 void pj_freezero(void *p, size_t len);
+
+/* Sleep ms milliseconds (a lock poll; a signal may cut it short). */
+void pj_sleep_ms(long ms);
 
 #endif

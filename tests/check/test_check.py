@@ -33,7 +33,7 @@ AUD = "ssh://host1"
 LEEWAY = 60
 NOUSER = "nosuchuser_pj"
 OTHER_USER = "daemon"
-ALL_ALGS = "RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA"
+ALL_ALGS = "RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA,Ed25519"
 
 # ---------------------------------------------------------------- TAP
 
@@ -121,7 +121,7 @@ F = None
 ALG_KEY = {"RS256": "r2048", "PS256": "r2048", "RS384": "r3072",
            "RS512": "r3072", "PS384": "r3072", "PS512": "r3072",
            "ES256": "p256", "ES384": "p384", "ES512": "p521",
-           "EdDSA": "ed25519"}
+           "EdDSA": "ed25519", "Ed25519": "ed25519"}
 
 
 def now():
@@ -181,7 +181,7 @@ def base_args(jwks=None, issuer=True, audience=True):
     return a
 
 
-def run(args, stdin, user="root", use_json=True, config=None):
+def run(args, stdin, user="bin", use_json=True, config=None):
     cmd = [BIN]
     if config:
         cmd += ["--config", config]
@@ -238,7 +238,7 @@ def verdict(r, rc, reason):
     return False, diag
 
 
-def expect(name, token, rc, reason, opts=(), user="root", jwks=None,
+def expect(name, token, rc, reason, opts=(), user="bin", jwks=None,
            base=True, use_json=True, config=None, stdin=None):
     args = (base_args(jwks) if base else []) + list(opts)
     r = run(args, stdin if stdin is not None else token, user=user,
@@ -255,7 +255,7 @@ def reject(name, token, reason, **kw):
     return expect(name, token, 1, reason, **kw)
 
 
-def config_error(name, args, token=None, user="root", config=None,
+def config_error(name, args, token=None, user="bin", config=None,
                  use_json=True):
     """Exit 2; args are the whole argument list (no defaults added)."""
     if token is None:
@@ -308,7 +308,9 @@ def test_algorithms():
                "ES256": ("ES384", "no_key"),
                "ES384": ("ES512", "no_key"),
                "ES512": ("ES256", "no_key"),
-               "EdDSA": ("ES256", "no_key")}
+               "EdDSA": ("ES256", "no_key"),
+               # the header is signed: the other name of the same signature fails
+               "Ed25519": ("EdDSA", "bad_signature")}
     for alg in ALL_ALGS.split(","):
         t = tok(alg)
         accept("%s: valid token accepted" % alg, t, opts=opts)
@@ -331,8 +333,8 @@ def test_algorithms():
                user=OTHER_USER)
     reject("RS256: header alg changed to ES256 (RSA key named by kid)",
            mint.change_alg(tok("RS256"), "ES256"), "no_key", opts=opts)
-    # the default list RS256,PS256,ES256,EdDSA
-    for alg in ("RS256", "PS256", "ES256", "EdDSA"):
+    # the default list RS256,PS256,ES256,EdDSA,Ed25519
+    for alg in ("RS256", "PS256", "ES256", "EdDSA", "Ed25519"):
         accept("default algorithms: %s accepted" % alg, tok(alg))
     for alg in ("RS384", "RS512", "PS384", "PS512", "ES384", "ES512"):
         reject("default algorithms: %s not allowed" % alg, tok(alg),
@@ -343,6 +345,44 @@ def test_algorithms():
            opts=["algorithms=ES256"])
     reject("RS256 header changed to RS384, not allowed by default",
            mint.change_alg(tok("RS256"), "RS384"), "alg_not_allowed")
+    test_ed25519_name()
+
+
+def test_ed25519_name():
+    T.comment("Ed25519 (RFC 9864) beside EdDSA: two names in algorithms=, "
+              "one signature for keys")
+    # algorithms= keeps the names apart
+    accept("algorithms=EdDSA: EdDSA header accepted", tok("EdDSA"),
+           opts=["algorithms=EdDSA"])
+    reject("algorithms=EdDSA: Ed25519 header not allowed", tok("Ed25519"),
+           "alg_not_allowed", opts=["algorithms=EdDSA"])
+    accept("algorithms=Ed25519: Ed25519 header accepted", tok("Ed25519"),
+           opts=["algorithms=Ed25519"])
+    reject("algorithms=Ed25519: EdDSA header not allowed", tok("EdDSA"),
+           "alg_not_allowed", opts=["algorithms=Ed25519"])
+    reject("algorithms=Ed25519: RS256 header not allowed", tok("RS256"),
+           "alg_not_allowed", opts=["algorithms=Ed25519"])
+    config_error("algorithms=ED25519 (wrong case) is a configuration error",
+                 base_args() + ["algorithms=ED25519"], tok("Ed25519"))
+    # a key whose alg is either name fits both
+    for key_alg in ("EdDSA", "Ed25519"):
+        jw = F.jwks(F.pub("ed25519", alg=key_alg))
+        for hdr_alg in ("EdDSA", "Ed25519"):
+            accept("key alg %s fits a %s token (kid)" % (key_alg, hdr_alg),
+                   tok(hdr_alg), jwks=jw)
+            accept("key alg %s fits a %s token (no kid)" % (key_alg, hdr_alg),
+                   tok(hdr_alg, header={"kid": None}), jwks=jw)
+    # twins: a key for another algorithm, or a name in the wrong case, fits neither
+    for key_alg in ("ES256", "ED25519", "Ed448"):
+        jw = F.jwks(F.pub("ed25519", alg=key_alg))
+        for hdr_alg in ("EdDSA", "Ed25519"):
+            reject("key alg %s does not fit a %s token" % (key_alg, hdr_alg),
+                   tok(hdr_alg), "no_key", jwks=jw)
+    # the names are of the Ed25519 key only
+    reject("Ed25519 token naming the P-256 key's kid: no_key",
+           tok("Ed25519", kid="p256", key=F.k["ed25519"]), "no_key")
+    reject("Ed25519 token naming the RSA key's kid: no_key",
+           tok("Ed25519", kid="r2048", key=F.k["ed25519"]), "no_key")
 
 
 def test_time():
@@ -546,9 +586,9 @@ def test_users():
     reject("sub of 257 bytes refused (no_user_mapping)",
            tok(claims=C(sub="a" * 257)), "no_user_mapping")
     reject("token for root with --user daemon refused (wrong_user)",
-           tok(claims=C(sub="root")), "wrong_user", user=OTHER_USER)
+           tok(claims=C(sub="bin")), "wrong_user", user=OTHER_USER)
     reject("token for root with --user nosuchuser_pj refused (wrong_user)",
-           tok(claims=C(sub="root")), "wrong_user", user=NOUSER)
+           tok(claims=C(sub="bin")), "wrong_user", user=NOUSER)
     reject("token for nosuchuser_pj with --user nosuchuser_pj: user_unknown",
            tok(claims=C(sub=NOUSER)), "user_unknown", user=NOUSER)
     reject("expired token for nosuchuser_pj: expired, not user_unknown",
@@ -557,20 +597,20 @@ def test_users():
     accept("token for daemon with --user daemon accepted",
            tok(claims=C(sub=OTHER_USER)), user=OTHER_USER)
     # user_claim
-    accept("user_claim=email accepted", tok(claims=C(sub="x:y", email="root")),
+    accept("user_claim=email accepted", tok(claims=C(sub="x:y", email="bin")),
            opts=["user_claim=email"])
     reject("user_claim=email absent refused (no_user_mapping)",
-           tok(claims=C(sub="root")), "no_user_mapping",
+           tok(claims=C(sub="bin")), "no_user_mapping",
            opts=["user_claim=email"])
     accept("user_claim JSON pointer accepted",
-           tok(claims=C(sub="x", ext={"login": "root"})),
+           tok(claims=C(sub="x", ext={"login": "bin"})),
            opts=["user_claim=/ext/login"])
     reject("user_claim JSON pointer, other user refused (wrong_user)",
-           tok(claims=C(sub="root", ext={"login": OTHER_USER})), "wrong_user",
+           tok(claims=C(sub="bin", ext={"login": OTHER_USER})), "wrong_user",
            opts=["user_claim=/ext/login"])
     # user_map
     umap = F.file("users.map",
-                  "# test map\n\nalice@corp.example root\n"
+                  "# test map\n\nalice@corp.example bin\n"
                   "*@ops.example\tdaemon\n"
                   "~dev-([a-z]+) \\1\n", 0o600)
     o = ["user_map=" + umap]
@@ -582,21 +622,37 @@ def test_users():
            tok(claims=C(sub="bob@OPS.example")), "no_user_mapping", opts=o,
            user=OTHER_USER)
     accept("user_map regex rule with \\1 accepted",
-           tok(claims=C(sub="dev-root")), opts=o)
+           tok(claims=C(sub="dev-bin")), opts=o)
+    reject("uid 0: a \\1 template that makes root is bad_user_name",
+           tok(claims=C(sub="dev-root")), "bad_user_name", opts=o, user="root")
     reject("user_map regex must match the whole value (no_user_mapping)",
-           tok(claims=C(sub="dev-root!")), "no_user_mapping", opts=o)
+           tok(claims=C(sub="dev-bin!")), "no_user_mapping", opts=o)
     reject("user_map no match is no_user_mapping (no fallback)",
-           tok(claims=C(sub="root")), "no_user_mapping", opts=o)
-    catch = F.file("catchall.map", "* root\n", 0o600)
+           tok(claims=C(sub="bin")), "no_user_mapping", opts=o)
+    catch = F.file("catchall.map", "* bin\n", 0o600)
     config_error("user_map with a catch-all glob: configuration error",
                  base_args() + ["user_map=" + catch])
-    loose = F.file("loose.map", "alice@corp.example root\n", 0o666)
+    loose = F.file("loose.map", "alice@corp.example bin\n", 0o666)
     os.chmod(loose, 0o666)
     config_error("user_map writable by others: configuration error",
                  base_args() + ["user_map=" + loose])
     # without --user
-    expect("no --user: sub root accepted", tok(claims=C(sub="root")), 0, None,
+    expect("no --user: sub bin accepted", tok(claims=C(sub="bin")), 0, None,
            user=None)
+    # uid 0 only through a map rule that names the account literally
+    reject("uid 0: sub root without a map is bad_user_name",
+           tok(claims=C(sub="root")), "bad_user_name", user="root")
+    reject("uid 0: sub root without a map, no --user: bad_user_name",
+           tok(claims=C(sub="root")), "bad_user_name", user=None)
+    lit = F.file("literal-root.map", "ops@corp.example root\nroot* =\n", 0o600)
+    accept("uid 0: a map rule naming root literally reaches it",
+           tok(claims=C(sub="ops@corp.example")), opts=["user_map=" + lit],
+           user="root")
+    reject("uid 0: the '=' rule giving root is bad_user_name",
+           tok(claims=C(sub="root")), "bad_user_name",
+           opts=["user_map=" + lit], user="root")
+    reject("uid 0: a token for root with --user bin is wrong_user (before lookup)",
+           tok(claims=C(sub="root")), "wrong_user", user="bin")
     expect("no --user: sub nosuchuser_pj refused (user_unknown)",
            tok(claims=C(sub=NOUSER)), 1, "user_unknown", user=None)
     expect("no --user: sub with ':' refused (bad_user_name)",
@@ -890,7 +946,7 @@ def test_format():
         reject("format: byte 0x%02x in place of '_' in the signature" % b[0], t,
                "malformed", stdin=(th + "." + tp + "." + ts[:i]).encode() + b +
                ts[i + 1:].encode())
-    c = C(sub="root", note="?" * 6)
+    c = C(sub="bin", note="?" * 6)
     tq = tok(claims=c)
     th, tp, ts = tq.split(".")
     assert "_" in tp
@@ -908,7 +964,7 @@ def test_format():
     reject("format: header is a JSON array",
            raw_tok(mint.json_bytes(c), header=b'["RS256"]'), "malformed")
     reject("format: payload is a JSON array", raw_tok(b'[1]'), "malformed")
-    reject("format: payload is a JSON string", raw_tok(b'"root"'), "malformed")
+    reject("format: payload is a JSON string", raw_tok(b'"bin"'), "malformed")
     reject("format: payload empty", raw_tok(b""), "malformed")
     reject("format: payload not JSON", raw_tok(b"sub=root"), "malformed")
     reject("format: trailing garbage after the payload object",
@@ -982,15 +1038,23 @@ def test_ordering():
     os.mkdir(unreadable, 0o700)
     expect("ordering: jwks_file is a directory: exit 3", tok(), 3,
            "keys_unavailable", jwks=unreadable)
-    # claims only after the signature
+    # iss chooses the issuer before any key work; other claims only after
+    # the signature
     t = tok(claims=C(iss="https://evil.test"))
-    reject("ordering: bad signature wins over bad issuer",
-           mint.flip_sig_bit(t), "bad_signature")
+    reject("ordering: bad issuer before bad signature (iss picks the keys)",
+           mint.flip_sig_bit(t), "bad_issuer")
+    reject("ordering: bad signature wins over bad audience",
+           mint.flip_sig_bit(tok(claims=C(aud="y"))), "bad_signature")
+    reject("ordering: foreign iss with no keys: exit 1 bad_issuer, not 3",
+           tok(claims=C(iss="https://evil.test")), "bad_issuer", jwks=missing)
     reject("ordering: unknown kid wins over expired",
            tok(claims=C(exp=1, iat=None, nbf=None), header={"kid": "nope"}),
            "unknown_kid")
-    reject("ordering: expired before bad issuer",
+    reject("ordering: bad issuer before expired",
            tok(claims=C(exp=now() - 3600, iat=None, nbf=None, iss="x")),
+           "bad_issuer")
+    reject("ordering: expired before bad audience",
+           tok(claims=C(exp=now() - 3600, iat=None, nbf=None, aud="y")),
            "expired")
     reject("ordering: bad issuer before bad audience",
            tok(claims=C(iss="x", aud="y")), "bad_issuer")
@@ -1058,7 +1122,7 @@ def test_tool():
     for field in ("ok", "reason", "user", "iss", "sub", "kid", "jti", "exp"):
         if field not in o:
             problems.append("field %s missing" % field)
-    want = {"ok": True, "user": "root", "iss": ISS, "sub": "root",
+    want = {"ok": True, "user": "bin", "iss": ISS, "sub": "bin",
             "kid": "r2048", "jti": "jti-42", "exp": c["exp"]}
     for field, val in want.items():
         if field in o and o[field] != val:

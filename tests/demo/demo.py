@@ -150,10 +150,10 @@ def libpam_demo():
         print("demo issuer: %s (test CA %s, pid %d)" % (iss.url, iss.ca, iss.pid))
         key = mint.load_key(control.key_file(iss, "ec-p256"))
         now = int(time.time())
-        claims = {"iss": iss.url, "aud": "ssh://demo-host", "sub": "root", "iat": now, "nbf": now,
+        claims = {"iss": iss.url, "aud": "ssh://demo-host", "sub": "bin", "iat": now, "nbf": now,
                   "exp": now + 300, "jti": mint.b64url(os.urandom(9))}
         token = mint.sign(key, "ES256", claims, {"kid": "ec-p256"})
-        print("token (ES256, %d bytes) for sub=root, aud=ssh://demo-host, valid 300 s" % len(token))
+        print("token (ES256, %d bytes) for sub=bin, aud=ssh://demo-host, valid 300 s" % len(token))
         keys = os.path.join(work, "jwks.json")
         with open(keys, "w") as f:
             f.write(open(os.path.join(iss.dir, "jwks.json")).read())
@@ -162,10 +162,10 @@ def libpam_demo():
         with open(os.path.join(confdir, "demo"), "w") as f:
             f.write("auth required %s issuer=%s audience=ssh://demo-host jwks_file=%s\n" % (MODULE, iss.url, keys))
         print("\n/etc/pam.d-style service 'demo':\n  " + open(os.path.join(confdir, "demo")).read())
-        print("login as root with the token:")
-        for l in login(confdir, "root", token):
+        print("login as bin with the token:")
+        for l in login(confdir, "bin", token):
             print("  " + l)
-        print("login as daemon with root's token:")
+        print("login as daemon with bin's token:")
         for l in login(confdir, "daemon", token):
             print("  " + l)
         if sock is not None:

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from jwcrypto import jwk, jws
+from jwcrypto.jwa import JWA
 
 
 def b64u(b):
@@ -128,6 +129,10 @@ T["ES256"] = mint(ec256, "ES256", PAYLOAD)
 T["ES384"] = mint(ec384, "ES384", PAYLOAD)
 T["ES512"] = mint(ec521, "ES512", PAYLOAD)
 T["EdDSA"] = mint(ed, "EdDSA", PAYLOAD)
+# RFC 9864's "Ed25519": the same signature over a header that names it.
+# jwcrypto does not know the name; its EdDSA signs the signing input.
+si_ed = signing_input("Ed25519", PAYLOAD)
+T["Ed25519"] = si_ed + "." + b64u(JWA.signing_alg("EdDSA").sign(ed, si_ed.encode()))
 T["RS256_kid_k1"] = mint(rsa2048, "RS256", PAYLOAD, kid="k1")
 T["ES256_kid_k1"] = mint(ec256, "ES256", PAYLOAD, kid="k1")
 T["RS256_rsa1024"] = mint(rsa1024, "RS256", PAYLOAD)
@@ -167,6 +172,7 @@ for alg, key in (("RS256", rsa2048), ("PS256", rsa2048), ("ES256", ec256), ("EdD
     v = jws.JWS()
     v.deserialize(T[alg])
     v.verify(key)
+ed.get_op_key("verify").verify(unb64u(T["Ed25519"].split(".")[2]), si_ed.encode())
 
 json.dump(out, sys.stdout, indent=1, sort_keys=True)
 sys.stdout.write("\n")

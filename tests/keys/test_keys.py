@@ -71,10 +71,10 @@ def args(cache, source="uri", state=None, **over):
 def token(kid="ec-p256", iss=None, key=None, **claims):
     alg = {"ec-p256": "ES256", "rsa-2048": "RS256"}.get(kid, "ES256")
     k = key or KEYS.get(kid) or KEYS["ec-p256"]
-    return mint.sign(k, alg, mint.claims(iss=iss or H.url, aud=AUD, sub="root", **claims), {"kid": kid})
+    return mint.sign(k, alg, mint.claims(iss=iss or H.url, aud=AUD, sub="bin", **claims), {"kid": kid})
 
 
-def drive(a, tok, rounds=1, parallel=0, user="root", timeout=300):
+def drive(a, tok, rounds=1, parallel=0, user="bin", timeout=300):
     """Logins through libpam; returns (Counter of PAM results, seconds)."""
     confdir = tempfile.mkdtemp(dir=tmp)
     write(os.path.join(confdir, "pjtest"), "auth required %s %s\n" % (MODULE, " ".join(a)))

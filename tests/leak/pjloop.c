@@ -70,7 +70,7 @@ main(int argc, char **argv)
 		struct line *l = &lines[i % (long)n];
 		struct pam_conv pc = {pj_pam_conv_token, l->token};
 		const char *want = l->expect;
-		int r = pj_pam_login(confdir, l->service, l->user, &pc);
+		int r = pj_pam_login(confdir, l->service, l->user, NULL, &pc);
 
 		if (strcmp(want, "ONCE") == 0)
 			want = l->seen ? "PAM_AUTH_ERR" : "PAM_SUCCESS";

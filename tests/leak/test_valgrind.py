@@ -69,7 +69,7 @@ def setup():
     name = hashlib.blake2b(("jwks_uri=%s\n-" % DOWN).encode(), digest_size=32).hexdigest()
     shutil.copy(jwks, os.path.join(cache, name + ".jwks"))
     write(os.path.join(cache, name + ".meta"), "fetched=%d\nfresh_until=%d\n" % (now, now + 86400))
-    mapf = write(os.path.join(tmp, "map"), "~svc:([a-z]+):ci daemon\nrepo:acme/api:* daemon\nroot* =\n")
+    mapf = write(os.path.join(tmp, "map"), "~svc:([a-z]+):ci daemon\nrepo:acme/api:* daemon\nbin =\n")
     base = "issuer=%s audience=%s algorithms=%s" % (ISS, AUD, ",".join(ALGS))
     fetch = "fetch_helper=%s http_timeout=2%s" % (FETCH, " fetch_user=nobody" if os.geteuid() == 0 else "")
     confdir = os.path.join(tmp, "pam.d")
@@ -81,7 +81,7 @@ def setup():
                       ("replay", "jwks_file=%s jti_replay state_dir=%s/state" % (jwks, tmp))):
         write(os.path.join(confdir, svc), "auth required %s %s %s\n" % (MODULE, base, args))
 
-    def tok(alg="ES256", sub="root", header=None, **kw):
+    def tok(alg="ES256", sub="bin", header=None, **kw):
         key = k[ALGS[alg]]
         h = {"kid": key["kid"]}
         h.update(header or {})
@@ -91,25 +91,25 @@ def setup():
     plan = []
     for alg in ALGS:
         good = tok(alg)
-        plan.append(("plain", "root", "PAM_SUCCESS", good))
-        plan.append(("plain", "root", "PAM_AUTH_ERR", mint.flip_sig_bit(good, 9)))
+        plan.append(("plain", "bin", "PAM_SUCCESS", good))
+        plan.append(("plain", "bin", "PAM_AUTH_ERR", mint.flip_sig_bit(good, 9)))
     plan += [
-        ("plain", "root", "PAM_AUTH_ERR", tok(exp=now - 3600, iat=now - 7200, nbf=None)),
+        ("plain", "bin", "PAM_AUTH_ERR", tok(exp=now - 3600, iat=now - 7200, nbf=None)),
         ("plain", "daemon", "PAM_AUTH_ERR", tok()),
-        ("plain", "root", "PAM_AUTH_ERR", tok(header={"kid": "nope"})),
-        ("plain", "root", "PAM_AUTH_ERR", mint.alg_none(mint.json_bytes(mint.claims(iss=ISS, aud=AUD, sub="root")))),
-        ("plain", "root", "PAM_AUTH_ERR", mint.hs256_with_pubkey(k["r"], mint.json_bytes(mint.claims(iss=ISS, aud=AUD, sub="root")))),
-        ("plain", "root", "PAM_AUTH_ERR", "not.a.token"),
-        ("plain", "root", "PAM_AUTH_ERR", mint.ecdsa_zero(tok())),
+        ("plain", "bin", "PAM_AUTH_ERR", tok(header={"kid": "nope"})),
+        ("plain", "bin", "PAM_AUTH_ERR", mint.alg_none(mint.json_bytes(mint.claims(iss=ISS, aud=AUD, sub="bin")))),
+        ("plain", "bin", "PAM_AUTH_ERR", mint.hs256_with_pubkey(k["r"], mint.json_bytes(mint.claims(iss=ISS, aud=AUD, sub="bin")))),
+        ("plain", "bin", "PAM_AUTH_ERR", "not.a.token"),
+        ("plain", "bin", "PAM_AUTH_ERR", mint.ecdsa_zero(tok())),
         ("plain", "nosuchuser_pj", "PAM_USER_UNKNOWN", tok(sub="nosuchuser_pj")),
         ("map", "daemon", "PAM_SUCCESS", tok("EdDSA", sub="svc:deploy:ci")),
         ("map", "daemon", "PAM_SUCCESS", tok("RS256", sub="repo:acme/api:ref:main")),
-        ("map", "root", "PAM_SUCCESS", tok("PS256", sub="root")),
+        ("map", "bin", "PAM_SUCCESS", tok("PS256", sub="bin")),
         ("map", "daemon", "PAM_AUTH_ERR", tok("ES384", sub="svc:Deploy:ci")),
-        ("cache", "root", "PAM_SUCCESS", tok("ES512")),
-        ("cache", "root", "PAM_AUTH_ERR", tok("ES512", aud="ssh://other")),
-        ("down", "root", "PAM_AUTHINFO_UNAVAIL", tok()),
-        ("replay", "root", "ONCE", tok("EdDSA")),
+        ("cache", "bin", "PAM_SUCCESS", tok("ES512")),
+        ("cache", "bin", "PAM_AUTH_ERR", tok("ES512", aud="ssh://other")),
+        ("down", "bin", "PAM_AUTHINFO_UNAVAIL", tok()),
+        ("replay", "bin", "ONCE", tok("EdDSA")),
     ]
     planf = write(os.path.join(tmp, "plan"), "".join("%s %s %s %s\n" % p for p in plan))
     return confdir, planf, len(plan)
@@ -130,6 +130,7 @@ def main():
     # Without valgrind first: the plan itself is right.
     p = subprocess.run([LOOP, "--confdir", confdir, "--plan", planf, "--rounds", str(n)],
                        capture_output=True, text=True, timeout=300)
+    t.comment("\n".join(l for l in p.stdout.splitlines() if l.startswith("MISMATCH "))[:2000])
     t.eq((p.returncode, p.stdout.strip().splitlines()[-1:]), (0, ["ROUNDS %d MISMATCHES 0" % n]),
          "plan of %d logins: every verdict as expected (no valgrind)" % n)
     shutil.rmtree(os.path.join(tmp, "state"), ignore_errors=True)

@@ -4,12 +4,12 @@
  * its temporary folders collide under concurrency).
  *
  *   pjdrive --confdir DIR --service NAME --user USER [--answers FILE]
- *           [--max-answer N] [--parallel N] [--rounds N]
+ *           [--max-answer N] [--parallel N] [--rounds N] [--rhost HOST]
  *
  * Each PAM_PROMPT_ECHO_OFF prompt is printed as "PROMPT <text>" and answered
  * with the next line of FILE; none left, or an answer longer than
  * --max-answer (a client that refuses long answers, as sudo does at 512),
- * is a conversation error. Prints "RESULT <name> <code>" per login and
+ * is a conversation error. An answer line "HEX:..." is those bytes. Prints "RESULT <name> <code>" per login and
  * exits with the last code; with --parallel, one "RESULT" line per login
  * and "COUNT <name> <n>" lines.
  */
@@ -95,13 +95,35 @@ free_lines(char **v, size_t n)
 	free(v);
 }
 
+static const char *rhost;
+
 static int
 login(const char *confdir, const char *service, const char *user, struct convdata *cd)
 {
 	struct pam_conv pc = {conv, cd};
 
 	cd->next = 0;
-	return pj_pam_login(confdir, service, user, &pc);
+	return pj_pam_login(confdir, service, user, rhost, &pc);
+}
+
+/* An answer "HEX:..." is those bytes (a line cannot hold a newline). */
+static void
+unhex_lines(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *s = v[i], *o = v[i];
+
+		if (strncmp(s, "HEX:", 4) != 0)
+			continue;
+		for (s += 4; s[0] != '\0' && s[1] != '\0'; s += 2) {
+			unsigned int b;
+
+			if (sscanf(s, "%2x", &b) != 1 || b == 0)
+				break;
+			*o++ = (char)b;
+		}
+		*o = '\0';
+	}
 }
 
 int
@@ -120,6 +142,8 @@ main(int argc, char **argv)
 			user = argv[i + 1];
 		else if (strcmp(argv[i], "--answers") == 0)
 			cd.answers = read_lines(argv[i + 1], &cd.n);
+		else if (strcmp(argv[i], "--rhost") == 0)
+			rhost = argv[i + 1];
 		else if (strcmp(argv[i], "--max-answer") == 0)
 			cd.max_answer = strtoul(argv[i + 1], NULL, 10);
 		else if (strcmp(argv[i], "--parallel") == 0)
@@ -131,6 +155,7 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
+	unhex_lines(cd.answers, cd.n);
 	if (confdir == NULL || service == NULL || user == NULL) {
 		fprintf(stderr, "usage: pjdrive --confdir DIR --service NAME --user USER [...]\n");
 		return 2;

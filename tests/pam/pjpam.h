@@ -12,15 +12,21 @@
 
 #include <security/pam_appl.h>
 
-/* pam_start_confdir, pam_authenticate, pam_end: the PAM result. */
+/* pam_start_confdir, PAM_RHOST (unless NULL), pam_authenticate, pam_end:
+ * the PAM result. */
 static inline int
-pj_pam_login(const char *confdir, const char *service, const char *user, const struct pam_conv *pc)
+pj_pam_login(const char *confdir, const char *service, const char *user, const char *rhost,
+    const struct pam_conv *pc)
 {
 	pam_handle_t *pamh = NULL;
 	int r;
 
 	if ((r = pam_start_confdir(service, user, pc, confdir, &pamh)) != PAM_SUCCESS)
 		return r;
+	if (rhost != NULL && (r = pam_set_item(pamh, PAM_RHOST, rhost)) != PAM_SUCCESS) {
+		pam_end(pamh, r);
+		return r;
+	}
 	r = pam_authenticate(pamh, 0);
 	pam_end(pamh, r);
 	return r;

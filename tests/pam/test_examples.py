@@ -47,10 +47,10 @@ def install(name):
     return path, iss, aud
 
 
-def login(conf, user, tok):
+def login(conf, user, tok, args=""):
     d = tempfile.mkdtemp(dir=tmp)
     with open(os.path.join(d, "svc"), "w") as f:
-        f.write("auth required %s config=%s\n" % (MODULE, conf))
+        f.write("auth required %s config=%s%s\n" % (MODULE, conf, args))
     with open(os.path.join(d, "ans"), "w") as f:
         f.write(tok + "\n")
     p = subprocess.run([DRIVE, "--confdir", d, "--service", "svc", "--user", user,
@@ -59,12 +59,74 @@ def login(conf, user, tok):
     return res[-1] if res else "NO_RESULT"
 
 
-def tok(iss, aud, k=None, alg="RS256", **claims):
+def tok(iss, aud, k=None, alg="RS256", typ=None, **claims):
     k = k or key
     now = int(time.time())
     c = {"iss": iss, "aud": aud, "iat": now, "nbf": now, "exp": now + 300, "jti": "j%d" % now}
     c.update(claims)
-    return mint.sign(k, alg, {n: v for n, v in c.items() if v is not None}, {"kid": k["kid"]})
+    hdr = {"kid": k["kid"], "typ": typ} if typ else {"kid": k["kid"]}
+    return mint.sign(k, alg, {n: v for n, v in c.items() if v is not None}, hdr)
+
+
+def install_multi():
+    """multi-issuer.conf and its maps into tmp, every section's keys from
+    our JWKS; returns the path and the issuers= of the sshd and sudo lines."""
+    text = open(os.path.join(EX, "multi-issuer.conf")).read()
+    text = re.sub(r"^jwks_file = .*\n", "", text, flags=re.M)
+    text = re.sub(r"^(issuer = \S+)$", r"\1\njwks_file = %s" % JWKS, text, flags=re.M)
+    text = re.sub(r"^user_map = /etc/security/pam_jwt/", "user_map = %s/" % tmp, text, flags=re.M)
+    path = os.path.join(tmp, "multi-issuer.conf")
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o644)
+    for m in ("github-actions.map", "kubernetes.map"):
+        shutil.copy(os.path.join(EX, m), os.path.join(tmp, m))
+        os.chmod(os.path.join(tmp, m), 0o644)
+    lines = {}
+    for svc in ("sshd", "sudo"):
+        m = re.search(r"multi-issuer\.conf( issuers=\S+)", open(os.path.join(EX, svc)).read())
+        lines[svc] = m.group(1) if m else ""
+    return path, lines["sshd"], lines["sudo"]
+
+
+def multi_issuer():
+    """One file, four sections: each token is judged by its iss's section,
+    among those the line accepts."""
+    conf, sshd, sudo = install_multi()
+    t.eq(sshd, " issuers=github,corp,k8s", "pam.d-examples/sshd: the multi-issuer line accepts github,corp,k8s")
+    t.eq(sudo, " issuers=corp-sudo", "pam.d-examples/sudo: the multi-issuer line accepts corp-sudo")
+    gh_iss = "https://token.actions.githubusercontent.com"
+    corp = "https://login.corp.example"
+    k8s_iss = "https://kubernetes.default.svc.cluster.local"
+    gh = dict(sub="repo:acme/api:ref:refs/heads/main", repository_owner_id="1234567", event_name="push",
+              ref="refs/heads/main")
+    t.eq(login(conf, "deploy", tok(gh_iss, "ssh://host1.example", **gh), sshd), mapped_to("deploy"),
+         "multi-issuer: a github token on sshd's line")
+    t.eq(login(conf, "deploy", tok(gh_iss, "ssh://host1.example", **dict(gh, repository_owner_id="9")), sshd),
+         "PAM_AUTH_ERR", "multi-issuer: github token of another owner refused")
+    t.eq(login(conf, "deploy", tok(gh_iss, "ssh://host1.example", **gh), sudo), "PAM_AUTH_ERR",
+         "multi-issuer: a github token on sudo's line refused (issuer not accepted)")
+    user = "daemon"
+    ssh_tok = tok(corp, "ssh://host1.example", typ="at+jwt", preferred_username=user, scope="openid ssh")
+    sudo_tok = tok(corp, "sudo://host1.example", typ="at+jwt", preferred_username=user, scope="sudo")
+    t.eq(login(conf, user, ssh_tok, sshd), mapped_to(user), "multi-issuer: a corp login token on sshd's line")
+    t.eq(login(conf, user, ssh_tok, sudo), "PAM_AUTH_ERR",
+         "multi-issuer: the same login token on sudo's line refused (audience of corp-sudo)")
+    t.eq(login(conf, user, sudo_tok, sudo), mapped_to(user), "multi-issuer: a corp sudo token on sudo's line")
+    t.eq(login(conf, user, sudo_tok, sshd), "PAM_AUTH_ERR",
+         "multi-issuer: the sudo token on sshd's line refused (audience of corp)")
+    now = int(time.time())
+    t.eq(login(conf, user, tok(corp, "sudo://host1.example", typ="at+jwt", preferred_username=user,
+                               scope="sudo", iat=now, exp=now + 301), sudo),
+         "PAM_AUTH_ERR", "multi-issuer: corp-sudo's max_lifetime 300 refuses 301")
+    k8s = dict(sub="system:serviceaccount:prod:builder",
+               **{"kubernetes.io": {"namespace": "prod", "serviceaccount": {"name": "builder", "uid": "u"}}})
+    t.eq(login(conf, "k8s-prod-builder", tok(k8s_iss, "ssh://node-access.example", k=eck, alg="ES256", **k8s),
+               sshd), mapped_to("k8s-prod-builder"), "multi-issuer: a k8s token on sshd's line")
+    t.eq(login(conf, "k8s-prod-builder", tok(k8s_iss, "ssh://host1.example", k=eck, alg="ES256", **k8s), sshd),
+         "PAM_AUTH_ERR", "multi-issuer: a k8s token for the default audience refused (k8s has its own)")
+    t.eq(login(conf, user, ssh_tok, ""), "PAM_SERVICE_ERR",
+         "multi-issuer: a line without issuers= accepts corp and corp-sudo: configuration error")
 
 
 def mapped_to(user):
@@ -84,7 +146,7 @@ def main():
               repository_owner_id="1234567", event_name="push", ref="refs/heads/main")
     t.eq(login(conf, "deploy", tok(iss, aud, **gh)), mapped_to("deploy"),
          "github-actions: acme/api main push maps to deploy")
-    t.eq(login(conf, "root", tok(iss, aud, **gh)), "PAM_AUTH_ERR",
+    t.eq(login(conf, "bin", tok(iss, aud, **gh)), "PAM_AUTH_ERR",
          "github-actions: the same token for another user refused")
     pr = dict(gh, sub="repo:acme/api:pull_request", event_name="pull_request", ref="refs/pull/7/merge")
     t.eq(login(conf, "deploy", tok(iss, aud, **pr)), "PAM_AUTH_ERR", "github-actions: pull-request token refused")
@@ -122,14 +184,15 @@ def main():
     t.eq(login(conf, "svc-builder", tok(iss, aud, sub="spiffe://exampleXorg/ns/prod/sa/builder")), "PAM_AUTH_ERR",
          "spiffe: the dot is literal")
     # sshd and sudo option files.
-    for name, user in (("sshd", "root"), ("sudo", "root")):
+    for name, user in (("sshd", "bin"), ("sudo", "bin")):
         conf, iss, aud = install(name)
         t.eq(login(conf, user, tok(iss, aud, sub=user)), "PAM_SUCCESS", "%s.conf: a valid token accepted" % name)
         t.eq(login(conf, user, tok(iss, aud + "x", sub=user)), "PAM_AUTH_ERR", "%s.conf: wrong audience refused" % name)
     conf, iss, aud = install("sudo")
     now = int(time.time())
-    t.eq(login(conf, "root", tok(iss, aud, sub="root", iat=now, exp=now + 601)), "PAM_AUTH_ERR",
+    t.eq(login(conf, "bin", tok(iss, aud, sub="bin", iat=now, exp=now + 601)), "PAM_AUTH_ERR",
          "sudo.conf: a lifetime over 600 s refused")
+    multi_issuer()
     # pam.d files: their module lines parse with our module (paths substituted).
     for svc in ("sshd", "sudo"):
         text = open(os.path.join(EX, svc)).read()

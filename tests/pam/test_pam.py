@@ -31,7 +31,7 @@ mint.write_jwks(JWKS, [key, eckey])
 BASE = "issuer=%s audience=%s jwks_file=%s" % (ISS, AUD, JWKS)
 
 
-def token(sub="root", key_=None, alg="RS256", **extra):
+def token(sub="bin", key_=None, alg="RS256", **extra):
     c = mint.claims(iss=ISS, aud=AUD, sub=sub, **extra)
     k = key_ or key
     return mint.sign(k, alg, c, {"kid": k["kid"]})
@@ -44,7 +44,7 @@ def write(path, text, mode=0o644):
     return path
 
 
-def login(args, user="root", answers=(), authtok=None, stack=None, max_answer=None):
+def login(args, user="bin", answers=(), authtok=None, stack=None, max_answer=None):
     """One login; returns (PAM result name, list of prompts)."""
     confdir = tempfile.mkdtemp(dir=tmp)
     lines = stack or ["auth required %s %s %s" % (MODULE, BASE, args)]
@@ -75,7 +75,7 @@ def big_token(total):
         hdr = {"kid": key["kid"], "x": "y" * hp}
 
         def mk(pad):
-            return mint.sign(key, "RS256", mint.claims(iss=ISS, aud=AUD, sub="root", pad="x" * pad, jti="j"), hdr)
+            return mint.sign(key, "RS256", mint.claims(iss=ISS, aud=AUD, sub="bin", pad="x" * pad, jti="j"), hdr)
         lo, hi = 0, total
         while lo <= hi:
             mid = (lo + hi) // 2
@@ -242,14 +242,14 @@ def main():
     check("user_map catch-all '*' -> PAM_SERVICE_ERR", mapped("* daemon\n", "anything", "daemon"), "PAM_SERVICE_ERR")
     check("user_map catch-all '~.*' -> PAM_SERVICE_ERR", mapped("~.* daemon\n", "anything", "daemon"), "PAM_SERVICE_ERR")
     for bad, label in [("a/b", "'/'"), ("a:b", "':'"), ("a\nb", "newline"), ("a" * 33, "33 bytes"), ("Root", "uppercase")]:
-        r, _ = login("", user="root", answers=[token(sub=bad)])
+        r, _ = login("", user="bin", answers=[token(sub=bad)])
         check("mapped name with %s refused" % label, r, "PAM_AUTH_ERR")
     r, _ = login("", user="a" * 32, answers=[token(sub="a" * 32)])
     check("32-byte name is safe (unknown user)", r, "PAM_USER_UNKNOWN")
     r, _ = login("user_claim=/kubernetes.io/serviceaccount/name", user="daemon",
                  answers=[token(sub="x", **{"kubernetes.io": {"serviceaccount": {"name": "daemon"}}})])
     check("user_claim as a JSON Pointer", r, "PAM_SUCCESS")
-    r, _ = login("user_claim=email", user="root", answers=[tok])
+    r, _ = login("user_claim=email", user="bin", answers=[tok])
     check("user_claim absent -> AUTH_ERR", r, "PAM_AUTH_ERR")
 
     # ---- exported symbols

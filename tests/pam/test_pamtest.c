@@ -41,13 +41,13 @@ auth(const char *service, const char *user, const char *token_env, int want)
 static void
 test_valid_token_accepted(void **state)
 {
-	auth("pj", "root", "PJ_TOK_GOOD", PAM_SUCCESS);
+	auth("pj", "bin", "PJ_TOK_GOOD", PAM_SUCCESS);
 }
 
 static void
 test_flipped_signature_refused(void **state)
 {
-	auth("pj", "root", "PJ_TOK_FLIPPED", PAM_AUTH_ERR);
+	auth("pj", "bin", "PJ_TOK_FLIPPED", PAM_AUTH_ERR);
 }
 
 static void
@@ -59,7 +59,7 @@ test_token_for_another_user_refused(void **state)
 static void
 test_expired_token_refused(void **state)
 {
-	auth("pj", "root", "PJ_TOK_EXPIRED", PAM_AUTH_ERR);
+	auth("pj", "bin", "PJ_TOK_EXPIRED", PAM_AUTH_ERR);
 }
 
 static void
@@ -71,13 +71,13 @@ test_unknown_user_with_valid_token(void **state)
 static void
 test_config_error_is_service_err(void **state)
 {
-	auth("pj_badconf", "root", "PJ_TOK_GOOD", PAM_SERVICE_ERR);
+	auth("pj_badconf", "bin", "PJ_TOK_GOOD", PAM_SERVICE_ERR);
 }
 
 static void
 test_no_keys_is_authinfo_unavail(void **state)
 {
-	auth("pj_nokeys", "root", "PJ_TOK_GOOD", PAM_AUTHINFO_UNAVAIL);
+	auth("pj_nokeys", "bin", "PJ_TOK_GOOD", PAM_AUTHINFO_UNAVAIL);
 }
 
 int

@@ -39,11 +39,11 @@ try:
         c = mint.claims(iss=iss, aud=aud, **kw)
         return mint.sign(key, "ES256", c, {"kid": "e1"})
 
-    good = tok(sub="root")
+    good = tok(sub="bin")
     env = dict(os.environ, LD_PRELOAD=WRAPPER, PAM_WRAPPER="1", PAM_WRAPPER_SERVICE_DIR=tmp,
                CMOCKA_MESSAGE_OUTPUT="TAP",
                PJ_TOK_GOOD=good, PJ_TOK_FLIPPED=mint.flip_sig_bit(good),
-               PJ_TOK_EXPIRED=tok(sub="root", exp=now - 3600, iat=now - 7200, nbf=None),
+               PJ_TOK_EXPIRED=tok(sub="bin", exp=now - 3600, iat=now - 7200, nbf=None),
                PJ_TOK_NOUSER=tok(sub="nosuchuser_pj"))
     base = "issuer=%s audience=%s" % (iss, aud)
     services = {"pj": "%s jwks_file=%s" % (base, jwks),

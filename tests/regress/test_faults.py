@@ -71,7 +71,7 @@ def args(cache, uri=None, **over):
 
 
 def token(**kw):
-    return mint.sign(KEY, "ES256", mint.claims(iss=H.url, aud=AUD, sub="root", **kw), {"kid": "ec-p256"})
+    return mint.sign(KEY, "ES256", mint.claims(iss=H.url, aud=AUD, sub="bin", **kw), {"kid": "ec-p256"})
 
 
 def drive(a, tok, rounds=1, timeout=120):
@@ -80,7 +80,7 @@ def drive(a, tok, rounds=1, timeout=120):
     write(os.path.join(confdir, "pjtest"), "auth required %s %s\n" % (MODULE, " ".join(a)))
     ans = write(os.path.join(confdir, "answers"), tok + "\n")
     t0 = time.monotonic()
-    p = subprocess.run([DRIVE, "--confdir", confdir, "--service", "pjtest", "--user", "root", "--answers", ans,
+    p = subprocess.run([DRIVE, "--confdir", confdir, "--service", "pjtest", "--user", "bin", "--answers", ans,
                         "--rounds", str(rounds)], capture_output=True, text=True, timeout=timeout)
     dt = time.monotonic() - t0
     got = {}
@@ -126,7 +126,7 @@ def t_unreachable():
         cache = newdir("down")
         a = args(cache, uri)
         n0 = starts()
-        toks = [token(), token(jti="other"), mint.sign(KEY, "ES256", mint.claims(iss=H.url, aud=AUD, sub="root"),
+        toks = [token(), token(jti="other"), mint.sign(KEY, "ES256", mint.claims(iss=H.url, aud=AUD, sub="bin"),
                                                           {"kid": "no-such-kid"})]
         got = {}
         t0 = time.monotonic()
@@ -271,7 +271,7 @@ def kill_mid_fetch(cache, uri, mode):
     confdir = tempfile.mkdtemp(dir=tmp)
     write(os.path.join(confdir, "pjtest"), "auth required %s %s\n" % (MODULE, " ".join(args(cache, uri, http_timeout="20"))))
     ans = write(os.path.join(confdir, "answers"), token() + "\n")
-    p = subprocess.Popen([DRIVE, "--confdir", confdir, "--service", "pjtest", "--user", "root", "--answers", ans],
+    p = subprocess.Popen([DRIVE, "--confdir", confdir, "--service", "pjtest", "--user", "bin", "--answers", ans],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     marker = uri.split("?", 1)[1]
     pid = None

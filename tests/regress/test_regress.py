@@ -50,7 +50,7 @@ def b64(b):
 
 
 def claims(**kw):
-    kw.setdefault("sub", "root")
+    kw.setdefault("sub", "bin")
     return mint.claims(iss=ISS, aud=AUD, **kw)
 
 
@@ -72,7 +72,7 @@ def opts(*extra, jwks=None):
     return ["issuer=" + ISS, "audience=" + AUD, "jwks_file=" + (jwks or JWKS), "algorithms=" + ALL] + list(extra)
 
 
-def check(token, *extra, user="root", jwks=None, timeout=30):
+def check(token, *extra, user="bin", jwks=None, timeout=30):
     """pam_jwt_check --json: (exit status, reason, seconds, stdout)."""
     cmd = [CHECK, "--json"] + opts(*extra, jwks=jwks)
     if user is not None:
@@ -92,7 +92,7 @@ def reason(token, *extra, **kw):
     return check(token, *extra, **kw)[1]
 
 
-def login(args, token, user="root"):
+def login(args, token, user="bin"):
     """One login through libpam: the PAM result name."""
     confdir = tempfile.mkdtemp(dir=tmp)
     write(os.path.join(confdir, "pjtest"), "auth required %s %s\n" % (MODULE, " ".join(args)))
@@ -247,7 +247,7 @@ def t_unbounded():
     eq(r[1], "too_large", "unbounded parsing: 4 MiB on stdin -> too_large")
     t.ok(r[2] < 5, "unbounded parsing: 4 MiB judged in %.2f s" % r[2])
     # Deep JSON: 32 levels pass, 33 do not, 100000 cost nothing.
-    d32 = b'{"iss":"%s","aud":"%s","sub":"root","exp":%d,"d":%s}' % (
+    d32 = b'{"iss":"%s","aud":"%s","sub":"bin","exp":%d,"d":%s}' % (
         ISS.encode(), AUD.encode(), int(time.time()) + 300, b"[" * 31 + b"]" * 31)
     eq(reason(raw(d32)), "ok", "unbounded parsing: payload nested 32 levels -> accepted")
     d33 = d32.replace(b"[" * 31, b"[" * 32).replace(b"]" * 31, b"]" * 32)
@@ -386,7 +386,7 @@ def net_args(h, cache, **over):
 def net_tok(h, kid="ec-p256", **kw):
     k = mint.load_key(control.key_file(h, kid))
     alg = {"ec-p256": "ES256", "rsa-2048": "RS256"}[kid]
-    return mint.sign(k, alg, mint.claims(iss=h.url, aud=AUD, sub="root", **kw), {"kid": kid})
+    return mint.sign(k, alg, mint.claims(iss=h.url, aud=AUD, sub="bin", **kw), {"kid": kid})
 
 
 def net_tests(h):
@@ -416,7 +416,7 @@ def net_tests(h):
     eq(login(a, net_tok(h)), "PAM_SUCCESS", "cache paths: a login fills the cache (control)")
     for kid in ("../../../../tmp/pj-evil", "/etc/passwd", "x/../../y", "..", "-", "a\\b"):
         k = mint.load_key(control.key_file(h, "ec-p256"))
-        bad = mint.sign(k, "ES256", mint.claims(iss=h.url, aud=AUD, sub="root"), {"kid": kid})
+        bad = mint.sign(k, "ES256", mint.claims(iss=h.url, aud=AUD, sub="bin"), {"kid": kid})
         eq(check_net(a, bad), "unknown_kid",
            "cache paths: kid %r -> unknown_kid" % kid)
     src = "jwks_uri=%s/jwks\n%s" % (h.url, h.ca)
@@ -437,7 +437,7 @@ def net_tests(h):
     confdir = tempfile.mkdtemp(dir=tmp)
     write(os.path.join(confdir, "pjtest"), "auth required %s %s\n" % (MODULE, " ".join(net_args(h, cache2))))
     ans = write(os.path.join(confdir, "answers"), net_tok(h) + "\n")
-    p = subprocess.run([DRIVE, "--confdir", confdir, "--service", "pjtest", "--user", "root", "--answers", ans,
+    p = subprocess.run([DRIVE, "--confdir", confdir, "--service", "pjtest", "--user", "bin", "--answers", ans,
                         "--parallel", "20"], capture_output=True, text=True, timeout=120)
     got = {l.split()[1]: int(l.split()[2]) for l in p.stdout.splitlines() if l.startswith("COUNT ")}
     eq((got, control.counts(h).get("/jwks", 0)), ({"PAM_SUCCESS": 20}, 1),
@@ -445,7 +445,7 @@ def net_tests(h):
 
 
 def check_net(a, token):
-    cmd = [CHECK, "--json", "--user", "root"] + a
+    cmd = [CHECK, "--json", "--user", "bin"] + a
     p = subprocess.run(cmd, input=token.encode(), capture_output=True, timeout=60)
     try:
         return json.loads(p.stdout)["reason"]

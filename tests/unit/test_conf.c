@@ -21,7 +21,7 @@
 #include "log.h"
 #include "usermap.h"
 
-static const struct pj_log lg = {NULL, 0, 0};
+static const struct pj_log lg = {NULL, 0, 0, NULL};
 
 /* The per-run scratch folder (made by the group setup). */
 static char tmpdir[64];
@@ -29,18 +29,54 @@ static char tmpdir[64];
 #define ISS "issuer=https://idp.example"
 #define AUD "audience=ssh://host1"
 
+/* The tests below look at one issuer's settings: keep the set each came
+ * from, to free it with conf_free. */
+static struct pj_configs *live[8];
+
 static int
-parse_n(int mode, int argc, const char **argv, struct pj_config **cfg)
+parse_set(int mode, int argc, const char **argv, struct pj_configs **set)
 {
 	int r;
 
-	*cfg = (struct pj_config *)(uintptr_t)1;	/* must be NULLed on entry */
-	r = pj_config_parse(argc, argv, mode, &lg, cfg);
+	*set = (struct pj_configs *)(uintptr_t)1;	/* must be NULLed on entry */
+	r = pj_configs_load(argc, argv, mode, &lg, set);
 	if (r != 0)
-		assert_null(*cfg);
+		assert_null(*set);
 	else
-		assert_non_null(*cfg);
+		assert_true(*set != NULL && (*set)->n >= 1);
 	return r;
+}
+
+static int
+parse_n(int mode, int argc, const char **argv, struct pj_config **cfg)
+{
+	struct pj_configs *set = NULL;
+	int r = parse_set(mode, argc, argv, &set);
+
+	*cfg = NULL;
+	if (r != 0)
+		return r;
+	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++) {
+		if (live[i] == NULL) {
+			live[i] = set;
+			*cfg = set->v[0];
+			return 0;
+		}
+	}
+	fail_msg("more than 8 configurations alive");
+	return r;
+}
+
+static void
+conf_free(struct pj_config *cfg)
+{
+	for (size_t i = 0; cfg != NULL && i < sizeof(live) / sizeof(live[0]); i++) {
+		if (live[i] != NULL && live[i]->v[0] == cfg) {
+			pj_configs_free(live[i]);
+			live[i] = NULL;
+			return;
+		}
+	}
 }
 
 /* issuer, audience, and up to two more arguments. */
@@ -59,7 +95,19 @@ rc2(const char *a, const char *b)
 	struct pj_config *cfg = NULL;
 	int r = parse2(a, b, &cfg);
 
-	pj_config_free(cfg);
+	conf_free(cfg);
+	return r;
+}
+
+/* Three arguments (NULL: fewer), not the usual issuer and audience. */
+static int
+rc3(const char *a, const char *b, const char *c)
+{
+	struct pj_config *cfg = NULL;
+	const char *argv[3] = {a, b, c};
+	int r = parse_n(PJ_CONF_MODULE, 2 + (c != NULL), argv, &cfg);
+
+	conf_free(cfg);
 	return r;
 }
 
@@ -150,7 +198,7 @@ test_defaults(void **state)
 	assert_string_equal(cfg->fetch_helper, PJ_FETCH_HELPER);
 	assert_string_equal(cfg->prompt, "JWT: ");
 	assert_string_equal(cfg->prompt_more, "JWT part %d: ");
-	pj_config_free(cfg);
+	conf_free(cfg);
 }
 
 static void
@@ -163,7 +211,7 @@ test_required(void **state)
 	assert_int_equal(parse_n(PJ_CONF_MODULE, 1, only_aud, &cfg), PJ_ERR_CONFIG);
 	assert_int_equal(parse_n(PJ_CONF_MODULE, 0, NULL, &cfg), PJ_ERR_CONFIG);
 	assert_int_equal(parse2(NULL, NULL, &cfg), 0);	/* twin */
-	pj_config_free(cfg);
+	conf_free(cfg);
 }
 
 static const struct {
@@ -198,11 +246,11 @@ test_numbers(void **state)
 		snprintf(a, sizeof(a), "%s=%ld", nums[i].key, nums[i].min);
 		assert_int_equal(parse2(a, NULL, &cfg), 0);
 		assert_int_equal(num_field(cfg, nums[i].off), nums[i].min);
-		pj_config_free(cfg);
+		conf_free(cfg);
 		snprintf(a, sizeof(a), "%s=%ld", nums[i].key, nums[i].max);
 		assert_int_equal(parse2(a, NULL, &cfg), 0);
 		assert_int_equal(num_field(cfg, nums[i].off), nums[i].max);
-		pj_config_free(cfg);
+		conf_free(cfg);
 		/* and just outside */
 		snprintf(a, sizeof(a), "%s=%ld", nums[i].key, nums[i].max + 1);
 		assert_int_equal(rc1(a), PJ_ERR_CONFIG);
@@ -220,7 +268,7 @@ test_numbers(void **state)
 	/* Leading zeros are still decimal digits. */
 	assert_int_equal(parse2("leeway=007", NULL, &cfg), 0);
 	assert_int_equal(cfg->leeway, 7);
-	pj_config_free(cfg);
+	conf_free(cfg);
 }
 
 static void
@@ -236,7 +284,7 @@ test_issuer(void **state)
 
 	assert_int_equal(parse_n(PJ_CONF_MODULE, 2, good, &cfg), 0);
 	assert_string_equal(cfg->issuer, "https://idp.example/realms/x");
-	pj_config_free(cfg);
+	conf_free(cfg);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		const char *argv[] = {bad[i], AUD};
 
@@ -252,13 +300,13 @@ test_jwks_uri_and_file(void **state)
 
 	assert_int_equal(parse2("jwks_uri=https://idp.example/keys?v=1", NULL, &cfg), 0);
 	assert_string_equal(cfg->jwks_uri, "https://idp.example/keys?v=1");
-	pj_config_free(cfg);
+	conf_free(cfg);
 	assert_int_equal(rc1("jwks_uri=http://idp.example/keys"), PJ_ERR_CONFIG);
 	assert_int_equal(rc1("jwks_uri=file:///etc/keys"), PJ_ERR_CONFIG);
 	/* A jwks_file that does not exist (yet) is no configuration error. */
 	assert_int_equal(parse2("jwks_file=/nonexistent/pam_jwt/keys.json", NULL, &cfg), 0);
 	assert_string_equal(cfg->jwks_file, "/nonexistent/pam_jwt/keys.json");
-	pj_config_free(cfg);
+	conf_free(cfg);
 	/* One key source only. */
 	assert_int_equal(rc2("jwks_file=/nonexistent/keys.json", "jwks_uri=https://idp.example/k"),
 	    PJ_ERR_CONFIG);
@@ -285,7 +333,7 @@ test_audience(void **state)
 	assert_string_equal(cfg->audiences[0], "ssh://host1");
 	assert_string_equal(cfg->audiences[1], "sudo://host1");
 	assert_string_equal(cfg->audiences[2], "x");
-	pj_config_free(cfg);
+	conf_free(cfg);
 	assert_int_equal(parse_n(PJ_CONF_MODULE, 2, (const char *[]){ISS, "audience=a,,b"}, &cfg),
 	    PJ_ERR_CONFIG);
 	assert_int_equal(parse_n(PJ_CONF_MODULE, 2, (const char *[]){ISS, "audience=a,"}, &cfg),
@@ -309,11 +357,11 @@ test_algorithms(void **state)
 	assert_int_equal(parse2("algorithms=RS384,ES512, EdDSA", NULL, &cfg), 0);
 	assert_int_equal(cfg->algs,
 	    PJ_ALG_BIT(PJ_ALG_RS384) | PJ_ALG_BIT(PJ_ALG_ES512) | PJ_ALG_BIT(PJ_ALG_EDDSA));
-	pj_config_free(cfg);
-	assert_int_equal(parse2("algorithms=RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA",
-	    NULL, &cfg), 0);
+	conf_free(cfg);
+	assert_int_equal(parse2("algorithms=RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA,"
+	    "Ed25519", NULL, &cfg), 0);
 	assert_int_equal(cfg->algs, (1u << PJ_ALG_COUNT) - 1);
-	pj_config_free(cfg);
+	conf_free(cfg);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(rc1(bad[i]), PJ_ERR_CONFIG);
 }
@@ -325,12 +373,12 @@ test_user_claim(void **state)
 
 	assert_int_equal(parse2("user_claim=/kubernetes.io/serviceaccount/name", NULL, &cfg), 0);
 	assert_string_equal(cfg->user_claim, "/kubernetes.io/serviceaccount/name");
-	pj_config_free(cfg);
+	conf_free(cfg);
 	assert_int_equal(parse2("user_claim=/a~1b~0c", NULL, &cfg), 0);
-	pj_config_free(cfg);
+	conf_free(cfg);
 	assert_int_equal(parse2("user_claim=preferred_username", NULL, &cfg), 0);
 	assert_string_equal(cfg->user_claim, "preferred_username");
-	pj_config_free(cfg);
+	conf_free(cfg);
 	assert_int_equal(rc1("user_claim=/a~2"), PJ_ERR_CONFIG);
 	assert_int_equal(rc1("user_claim=/a~"), PJ_ERR_CONFIG);
 	assert_int_equal(rc1("user_claim="), PJ_ERR_CONFIG);
@@ -348,11 +396,11 @@ test_require_claim(void **state)
 	assert_string_equal(cfg->reqs[0].value, "prod");
 	assert_string_equal(cfg->reqs[1].name, "token");
 	assert_string_equal(cfg->reqs[1].value, "a=b==");
-	pj_config_free(cfg);
+	conf_free(cfg);
 	/* Spaces are kept: the value is the rest of the argument. */
 	assert_int_equal(parse2("require_claim=scope=read write", NULL, &cfg), 0);
 	assert_string_equal(cfg->reqs[0].value, "read write");
-	pj_config_free(cfg);
+	conf_free(cfg);
 	assert_int_equal(rc1("require_claim==x"), PJ_ERR_CONFIG);	/* empty NAME */
 	assert_int_equal(rc1("require_claim=x="), PJ_ERR_CONFIG);	/* empty VALUE */
 	assert_int_equal(rc1("require_claim=x"), PJ_ERR_CONFIG);	/* no '=' */
@@ -382,15 +430,15 @@ test_flags(void **state)
 
 		assert_int_equal(parse2(f, NULL, &cfg), 0);
 		assert_int_equal(*(int *)(void *)((char *)cfg + off), 1);
-		pj_config_free(cfg);
+		conf_free(cfg);
 		snprintf(a, sizeof(a), "%s=yes", f);
 		assert_int_equal(parse2(a, NULL, &cfg), 0);
 		assert_int_equal(*(int *)(void *)((char *)cfg + off), 1);
-		pj_config_free(cfg);
+		conf_free(cfg);
 		snprintf(a, sizeof(a), "%s=no", f);
 		assert_int_equal(parse2(a, NULL, &cfg), 0);
 		assert_int_equal(*(int *)(void *)((char *)cfg + off), 0);
-		pj_config_free(cfg);
+		conf_free(cfg);
 		snprintf(a, sizeof(a), "%s=true", f);
 		assert_int_equal(rc1(a), PJ_ERR_CONFIG);
 		snprintf(a, sizeof(a), "%s=YES", f);
@@ -420,7 +468,7 @@ test_unknown_repeated_empty(void **state)
 	assert_int_equal(rc1("issuer"), PJ_ERR_CONFIG);	/* not a flag */
 	/* twin: each once is fine */
 	assert_int_equal(parse2("leeway=5", "debug", &cfg), 0);
-	pj_config_free(cfg);
+	conf_free(cfg);
 	/* An over-long argument. */
 	{
 		char *big = malloc(5000);
@@ -444,7 +492,7 @@ test_prompts(void **state)
 	assert_int_equal(parse2("prompt=Token: ", "prompt_more=Part %d:  ", &cfg), 0);
 	assert_string_equal(cfg->prompt, "Token: ");
 	assert_string_equal(cfg->prompt_more, "Part %d:  ");
-	pj_config_free(cfg);
+	conf_free(cfg);
 	assert_int_equal(rc1("prompt=Token"), 0);
 	assert_int_equal(rc1("prompt=Token 2: "), PJ_ERR_CONFIG);
 	assert_int_equal(rc1("prompt=Token2:"), PJ_ERR_CONFIG);
@@ -465,7 +513,7 @@ test_fetch_user(void **state)
 
 	assert_int_equal(parse2("fetch_user=nobody", NULL, &cfg), 0);
 	assert_string_equal(cfg->fetch_user, "nobody");
-	pj_config_free(cfg);
+	conf_free(cfg);
 	assert_int_equal(rc1("fetch_user=root"), PJ_ERR_CONFIG);
 	assert_int_equal(rc1("fetch_user=Bad/Name"), PJ_ERR_CONFIG);
 	assert_int_equal(rc1("fetch_user="), PJ_ERR_CONFIG);
@@ -483,7 +531,7 @@ test_dirs_and_files(void **state)
 	assert_int_equal(mkdir(d, 0700), 0);
 	assert_int_equal(parse2(kv(a, sizeof(a), "state_dir", d), NULL, &cfg), 0);
 	assert_string_equal(cfg->state_dir, d);
-	pj_config_free(cfg);
+	conf_free(cfg);
 	assert_int_equal(rc1(kv(a, sizeof(a), "cache_dir", d)), 0);
 	assert_int_equal(chmod(d, 0777), 0);
 	assert_int_equal(rc1(kv(a, sizeof(a), "state_dir", d)), PJ_ERR_CONFIG);
@@ -505,7 +553,7 @@ test_dirs_and_files(void **state)
 	/* ca_file and fetch_helper: the same rule. */
 	assert_int_equal(parse2(kv(a, sizeof(a), "ca_file", f), NULL, &cfg), 0);
 	assert_string_equal(cfg->ca_file, f);
-	pj_config_free(cfg);
+	conf_free(cfg);
 	assert_int_equal(chmod(f, 0620), 0);
 	assert_int_equal(rc1(kv(a, sizeof(a), "ca_file", f)), PJ_ERR_CONFIG);
 	put_file("helper", "#!/bin/sh\n", 0711, f, sizeof(f));
@@ -535,7 +583,7 @@ test_tool_mode(void **state)
 	assert_int_equal(parse_n(PJ_CONF_TOOL, 5, argv, &cfg), 0);
 	assert_int_equal(cfg->use_first_pass, 1);
 	assert_int_equal(cfg->debug, 1);
-	pj_config_free(cfg);
+	conf_free(cfg);
 	assert_int_equal(parse_n(PJ_CONF_TOOL, 3, bad, &cfg), PJ_ERR_CONFIG);
 }
 
@@ -577,7 +625,7 @@ test_config_file(void **state)
 	assert_string_equal(cfg->reqs[1].name, "note");
 	assert_string_equal(cfg->reqs[1].value, " two  spaces ");
 	assert_string_equal(cfg->user_claim, "#not-a-comment");
-	pj_config_free(cfg);
+	conf_free(cfg);
 
 	/* Arguments override the file; require_claim adds up; a key given in
 	 * both places once each is not "repeated". */
@@ -589,12 +637,12 @@ test_config_file(void **state)
 	assert_string_equal(cfg->reqs[2].name, "groups");
 	assert_string_equal(cfg->reqs[2].value, "admins");
 	assert_int_equal(cfg->n_audiences, 2);
-	pj_config_free(cfg);
+	conf_free(cfg);
 	assert_int_equal(parse_n(PJ_CONF_MODULE, 2, (const char *[]){kv(a, sizeof(a), "config", path),
 	    "audience=ssh://other"}, &cfg), 0);
 	assert_int_equal(cfg->n_audiences, 1);
 	assert_string_equal(cfg->audiences[0], "ssh://other");
-	pj_config_free(cfg);
+	conf_free(cfg);
 
 	/* config= once, and not empty, and not missing. */
 	assert_int_equal(parse_n(PJ_CONF_MODULE, 2, (const char *[]){kv(a, sizeof(a), "config", path),
@@ -617,7 +665,7 @@ rc_file(const char *text)
 	put_file("t.conf", text, 0600, path, sizeof(path));
 	argv[0] = kv(a, sizeof(a), "config", path);
 	r = parse_n(PJ_CONF_MODULE, 1, argv, &cfg);
-	pj_config_free(cfg);
+	conf_free(cfg);
 	return r;
 }
 
@@ -683,14 +731,14 @@ test_config_file_trust(void **state)
 	put_file("trust.conf", ISS "\n" AUD "\n", 0644, path, sizeof(path));
 	argv[0] = kv(a, sizeof(a), "config", path);
 	assert_int_equal(parse_n(PJ_CONF_MODULE, 1, argv, &cfg), 0);
-	pj_config_free(cfg);
+	conf_free(cfg);
 	assert_int_equal(chmod(path, 0664), 0);	/* group-writable */
 	assert_int_equal(parse_n(PJ_CONF_MODULE, 1, argv, &cfg), PJ_ERR_CONFIG);
 	assert_int_equal(chmod(path, 0646), 0);	/* world-writable */
 	assert_int_equal(parse_n(PJ_CONF_MODULE, 1, argv, &cfg), PJ_ERR_CONFIG);
 	assert_int_equal(chmod(path, 0600), 0);
 	assert_int_equal(parse_n(PJ_CONF_MODULE, 1, argv, &cfg), 0);
-	pj_config_free(cfg);
+	conf_free(cfg);
 	/* A symlink to that good file. */
 	snprintf(l, sizeof(l), "%s/link.conf", tmpdir);
 	assert_int_equal(symlink(path, l), 0);
@@ -702,7 +750,7 @@ test_config_file_trust(void **state)
 		assert_int_equal(parse_n(PJ_CONF_MODULE, 1, argv, &cfg), PJ_ERR_CONFIG);
 		assert_int_equal(chown(path, 0, 0), 0);
 		assert_int_equal(parse_n(PJ_CONF_MODULE, 1, argv, &cfg), 0);
-		pj_config_free(cfg);
+		conf_free(cfg);
 	} else {
 		print_message("# not root: a config file of another owner not tried\n");
 	}
@@ -719,9 +767,9 @@ test_user_map(void **state)
 	assert_int_equal(parse2(kv(a, sizeof(a), "user_map", path), NULL, &cfg), 0);
 	assert_non_null(cfg->user_map);
 	assert_string_equal(cfg->user_map_path, path);
-	assert_int_equal(pj_usermap_map(cfg->user_map, "bob@corp.example", 16, out, sizeof(out)), 0);
+	assert_int_equal(pj_usermap_map(cfg->user_map, "bob@corp.example", 16, out, sizeof(out), NULL), 0);
 	assert_string_equal(out, "staff");
-	pj_config_free(cfg);
+	conf_free(cfg);
 	/* A bad map is a configuration error. */
 	put_file("bad.map", "# map\n* staff\n", 0644, path, sizeof(path));
 	assert_int_equal(rc1(kv(a, sizeof(a), "user_map", path)), PJ_ERR_CONFIG);
@@ -759,7 +807,7 @@ parse_captured(int argc, const char **argv, char *msg, size_t cap)
 	close(efd);
 	unlink(errpath);
 	msg[got > 0 ? got : 0] = '\0';
-	pj_config_free(cfg);
+	conf_free(cfg);
 	return r;
 }
 
@@ -793,6 +841,482 @@ test_error_messages(void **state)
 	assert_string_equal(msg, "");
 }
 
+/* [issuer NAME] sections: text into sec.conf, loaded with config= and up to
+ * three more arguments (NULL: none); *set out on success (free it), the
+ * logged error in msg (PJ_LOG_LAST_MAX bytes). */
+static int
+load_sec(const char *text, const char *a1, const char *a2, const char *a3,
+    struct pj_configs **set, char *msg)
+{
+	char path[256], a[300];
+	const char *argv[4];
+	struct pj_log cl = {NULL, 0, 1, msg};
+	int argc = 0, r;
+
+	put_file("sec.conf", text, 0600, path, sizeof(path));
+	argv[argc++] = kv(a, sizeof(a), "config", path);
+	if (a1 != NULL)
+		argv[argc++] = a1;
+	if (a2 != NULL)
+		argv[argc++] = a2;
+	if (a3 != NULL)
+		argv[argc++] = a3;
+	msg[0] = '\0';
+	*set = (struct pj_configs *)(uintptr_t)1;
+	r = pj_configs_load(argc, argv, PJ_CONF_MODULE, &cl, set);
+	if (r != 0) {
+		assert_null(*set);
+		assert_non_null(strstr(msg, "configuration error"));
+	} else {
+		assert_true(*set != NULL && (*set)->n >= 1);
+		assert_string_equal(msg, "");
+	}
+	return r;
+}
+
+/* The return code; when want is not NULL, the error must hold it. */
+static int
+rc_sec(const char *text, const char *a1, const char *a2, const char *want)
+{
+	struct pj_configs *set = NULL;
+	char msg[PJ_LOG_LAST_MAX];
+	int r = load_sec(text, a1, a2, NULL, &set, msg);
+
+	if (want != NULL && strstr(msg, want) == NULL)
+		fail_msg("\"%s\" not in \"%s\"", want, msg);
+	pj_configs_free(set);
+	return r;
+}
+
+#define CORP "https://login.corp.example"
+#define GH "https://token.actions.githubusercontent.com"
+#define EXAMPLE \
+	"audience = ssh://host1.example\n"		/* 1 */ \
+	"max_lifetime = 3600\n"				/* 2 */ \
+	"require_claim = env=prod\n"			/* 3 */ \
+	"\n"						/* 4 */ \
+	"[issuer github]\n"				/* 5 */ \
+	"issuer = " GH "\n"				/* 6 */ \
+	"require_claim = repository_owner_id=1234567\n"	/* 7 */ \
+	"\n"						/* 8 */ \
+	"[issuer corp]   # the company IdP\n"		/* 9 */ \
+	"issuer = " CORP "\n"				/* 10 */ \
+	"user_claim = preferred_username\n"		/* 11 */ \
+	"typ = at+jwt\n"				/* 12 */ \
+	"require_scope = ssh\n"				/* 13 */ \
+	"deny_claim = /groups=contractors\n"		/* 14 */ \
+	"\n"						/* 15 */ \
+	"[issuer corp-sudo]\n"				/* 16 */ \
+	"issuer = " CORP "\n"				/* 17 */ \
+	"audience = sudo://host1.example\n"		/* 18 */ \
+	"max_lifetime = 300\n"				/* 19 */ \
+	"require_scope = sudo\n"			/* 20 */ \
+	"require_scope = admin\n"			/* 21 */
+
+static void
+test_sections(void **state)
+{
+	struct pj_configs *set = NULL;
+	const struct pj_config *g, *c;
+	char msg[PJ_LOG_LAST_MAX];
+
+	/* sshd's line: github and corp, in file order. */
+	assert_int_equal(load_sec(EXAMPLE, "issuers=corp,github", NULL, NULL, &set, msg), 0);
+	assert_int_equal(set->sectioned, 1);
+	assert_int_equal(set->n, 2);
+	g = set->v[0];
+	c = set->v[1];
+	assert_string_equal(g->name, "github");
+	assert_string_equal(c->name, "corp");
+	assert_int_equal(g->header_line, 5);
+	assert_int_equal(c->header_line, 9);
+	assert_string_equal(g->issuer, GH);
+	assert_string_equal(g->audiences[0], "ssh://host1.example");
+	assert_int_equal(g->max_lifetime, 3600);
+	/* require_claim adds: the defaults' first, then the section's. */
+	assert_int_equal(g->n_reqs, 2);
+	assert_string_equal(g->reqs[0].name, "env");
+	assert_int_equal(g->reqs[0].origin, 3);
+	assert_string_equal(g->reqs[1].name, "repository_owner_id");
+	assert_string_equal(g->reqs[1].value, "1234567");
+	assert_int_equal(g->reqs[1].origin, 7);
+	assert_null(g->typ);
+	assert_int_equal(g->n_scopes, 0);
+	assert_int_equal(g->n_denies, 0);
+	assert_string_equal(g->user_claim, "sub");
+	assert_string_equal(c->user_claim, "preferred_username");
+	assert_string_equal(c->typ, "at+jwt");
+	assert_int_equal(c->n_scopes, 1);
+	assert_string_equal(c->scopes[0], "ssh");
+	assert_int_equal(c->n_denies, 1);
+	assert_string_equal(c->denies[0].name, "/groups");
+	assert_string_equal(c->denies[0].value, "contractors");
+	assert_int_equal(c->n_reqs, 1);
+	/* Where each setting came from. */
+	assert_int_equal(c->origin[1], 10);	/* issuer: the section's line */
+	assert_int_equal(g->origin[2], 1);	/* audience: the defaults' */
+	assert_int_equal(g->origin[9], PJ_CONF_FROM_DEFAULT);	/* leeway */
+	assert_ptr_equal(pj_configs_pick(set, GH), g);
+	assert_ptr_equal(pj_configs_pick(set, CORP), c);
+	assert_null(pj_configs_pick(set, CORP "/"));
+	assert_null(pj_configs_pick(set, NULL));
+	pj_configs_free(set);
+
+	/* sudo's line: corp-sudo alone; audience and max_lifetime replaced. */
+	assert_int_equal(load_sec(EXAMPLE, "issuers=corp-sudo", NULL, NULL, &set, msg), 0);
+	assert_int_equal(set->n, 1);
+	c = set->v[0];
+	assert_string_equal(c->name, "corp-sudo");
+	assert_int_equal(c->n_audiences, 1);
+	assert_string_equal(c->audiences[0], "sudo://host1.example");
+	assert_int_equal(c->max_lifetime, 300);
+	assert_int_equal(c->leeway, 60);
+	assert_int_equal(c->n_scopes, 2);
+	assert_string_equal(c->scopes[0], "sudo");
+	assert_string_equal(c->scopes[1], "admin");
+	assert_null(c->typ);
+	assert_string_equal(c->user_claim, "sub");
+	pj_configs_free(set);
+
+	/* corp and corp-sudo share an issuer: a line accepting both is an
+	 * error at the later section's header, with or without issuers=. */
+	assert_int_equal(load_sec(EXAMPLE, NULL, NULL, NULL, &set, msg), PJ_ERR_CONFIG);
+	assert_non_null(strstr(msg, "sec.conf:16: issuer:"));
+	assert_non_null(strstr(msg, "[issuer corp]"));
+	assert_int_equal(rc_sec(EXAMPLE, "issuers=corp,corp-sudo", NULL, "sec.conf:16: issuer:"),
+	    PJ_ERR_CONFIG);
+	assert_int_equal(rc_sec(EXAMPLE, "issuers=github,corp-sudo", NULL, NULL), 0);
+	/* Without the duplicate, a line without issuers= accepts every section. */
+	assert_int_equal(load_sec("audience = a\n[issuer one]\nissuer = " CORP "\n"
+	    "[issuer two]\nissuer = " CORP "/two\n", NULL, NULL, NULL, &set, msg), 0);
+	assert_int_equal(set->n, 2);
+	pj_configs_free(set);
+
+	/* Global keys in the arguments apply to every section. */
+	assert_int_equal(load_sec(EXAMPLE, "issuers=github,corp", "http_timeout=7", "debug", &set, msg), 0);
+	assert_int_equal(set->v[0]->http_timeout, 7);
+	assert_int_equal(set->v[1]->http_timeout, 7);
+	assert_int_equal(set->v[1]->debug, 1);
+	assert_int_equal(set->v[1]->origin[17], PJ_CONF_FROM_ARGS);
+	pj_configs_free(set);
+}
+
+static void
+test_sections_merge(void **state)
+{
+	struct pj_configs *set = NULL;
+	char msg[PJ_LOG_LAST_MAX];
+	const char *text =
+	    "issuer = " CORP "\n"
+	    "audience = a\n"
+	    "leeway = 30\n"
+	    "jwks_uri = https://keys.corp.example/jwks\n"
+	    "require_claim = x=1\n"
+	    "deny_claim = y=2\n"
+	    "require_scope = s1\n"
+	    "[issuer same]\n"
+	    "[issuer file]\n"
+	    "issuer = " CORP "/f\n"
+	    "leeway = 0\n"
+	    "jwks_file = /nonexistent/k.jwks\n"
+	    "require_claim = x=3\n"
+	    "deny_claim = y=4\n"
+	    "require_scope = s2\n"
+	    "[issuer uri]\n"
+	    "issuer = " CORP "/u\n"
+	    "jwks_uri = https://keys.corp.example/other\n";
+
+	assert_int_equal(load_sec(text, NULL, NULL, NULL, &set, msg), 0);
+	assert_int_equal(set->n, 3);
+	/* A section with nothing of its own: the defaults. */
+	assert_string_equal(set->v[0]->issuer, CORP);
+	assert_int_equal(set->v[0]->leeway, 30);
+	assert_string_equal(set->v[0]->jwks_uri, "https://keys.corp.example/jwks");
+	assert_int_equal(set->v[0]->n_reqs, 1);
+	/* leeway replaces; jwks_file replaces the default jwks_uri; the three
+	 * lists add to the defaults' own, defaults first. */
+	assert_int_equal(set->v[1]->leeway, 0);
+	assert_null(set->v[1]->jwks_uri);
+	assert_string_equal(set->v[1]->jwks_file, "/nonexistent/k.jwks");
+	assert_int_equal(set->v[1]->n_reqs, 2);
+	assert_string_equal(set->v[1]->reqs[0].value, "1");
+	assert_string_equal(set->v[1]->reqs[1].value, "3");
+	assert_int_equal(set->v[1]->n_denies, 2);
+	assert_string_equal(set->v[1]->denies[0].value, "2");
+	assert_string_equal(set->v[1]->denies[1].value, "4");
+	assert_int_equal(set->v[1]->n_scopes, 2);
+	assert_string_equal(set->v[1]->scopes[0], "s1");
+	assert_string_equal(set->v[1]->scopes[1], "s2");
+	assert_int_equal(set->v[1]->scope_origins[1], 15);
+	assert_string_equal(set->v[2]->jwks_uri, "https://keys.corp.example/other");
+	pj_configs_free(set);
+
+	/* A default jwks_file is replaced by a section's jwks_uri, too; both in
+	 * one section are still two key sources. */
+	assert_int_equal(rc_sec("audience = a\njwks_file = /nonexistent/k\n[issuer u]\nissuer = " CORP
+	    "\njwks_uri = https://k.example/j\n", NULL, NULL, NULL), 0);
+	assert_int_equal(rc_sec("audience = a\n[issuer u]\nissuer = " CORP
+	    "\njwks_uri = https://k.example/j\njwks_file = /nonexistent/k\n", NULL, NULL, "jwks_file"),
+	    PJ_ERR_CONFIG);
+	/* A key given twice in one section, or twice among the defaults, is
+	 * repeated; once in each is not. */
+	assert_int_equal(rc_sec("audience = a\n[issuer u]\nissuer = " CORP "\nleeway = 1\nleeway = 2\n",
+	    NULL, NULL, "sec.conf:5: leeway: given more than once"), PJ_ERR_CONFIG);
+	assert_int_equal(rc_sec("audience = a\nleeway = 1\n[issuer u]\nissuer = " CORP "\nleeway = 2\n",
+	    NULL, NULL, NULL), 0);
+}
+
+static void
+test_sections_errors(void **state)
+{
+	static const char *const globals[] = {
+		"cache_dir = /nonexistent/c", "state_dir = /nonexistent/s", "http_timeout = 5",
+		"fetch_user = nobody", "fetch_helper = /nonexistent/h", "prompt = \"T: \"",
+		"prompt_more = \"P %d: \"", "use_first_pass", "try_first_pass", "debug",
+		"log_format = json",
+	};
+	const char *one = "audience = a\n[issuer one]\nissuer = " CORP "\n";
+	char text[1024], name[64], msg[PJ_LOG_LAST_MAX], *big;
+	struct pj_configs *set = NULL;
+	size_t o = 0;
+
+	/* Global keys: before the first section only. */
+	for (size_t i = 0; i < sizeof(globals) / sizeof(globals[0]); i++) {
+		snprintf(text, sizeof(text), "%s\n%s", globals[i], one);
+		assert_int_equal(rc_sec(text, NULL, NULL, NULL), 0);
+		snprintf(text, sizeof(text), "%s%s\n", one, globals[i]);
+		assert_int_equal(rc_sec(text, NULL, NULL, "sec.conf:4:"), PJ_ERR_CONFIG);
+		assert_int_equal(rc_sec(text, NULL, NULL, "only before the first"), PJ_ERR_CONFIG);
+	}
+	/* config and issuers: arguments only. */
+	snprintf(text, sizeof(text), "%sissuers = one\n", one);
+	assert_int_equal(rc_sec(text, NULL, NULL, "sec.conf:4: issuers:"), PJ_ERR_CONFIG);
+	snprintf(text, sizeof(text), "issuers = one\n%s", one);
+	assert_int_equal(rc_sec(text, NULL, NULL, "sec.conf:1: issuers:"), PJ_ERR_CONFIG);
+
+	/* Per-issuer keys in the arguments with a sectioned file. */
+	assert_int_equal(rc_sec(one, "leeway=5", NULL, "argument leeway: a per-issuer key"), PJ_ERR_CONFIG);
+	assert_int_equal(rc_sec(one, "require_claim=a=b", NULL, "require_claim"), PJ_ERR_CONFIG);
+	assert_int_equal(rc_sec(one, "audience=b", NULL, "audience"), PJ_ERR_CONFIG);
+	assert_int_equal(rc_sec(one, "jti_replay", NULL, "jti_replay"), PJ_ERR_CONFIG);
+	assert_int_equal(rc_sec(one, "http_timeout=9", "use_first_pass", NULL), 0);
+
+	/* Section names. */
+	assert_int_equal(rc_sec("audience = a\n[issuer Corp]\nissuer = " CORP "\n", NULL, NULL,
+	    "sec.conf:2: [issuer]: section name \"Corp\""), PJ_ERR_CONFIG);
+	assert_int_equal(rc_sec("audience = a\n[issuer -corp]\nissuer = " CORP "\n", NULL, NULL, NULL),
+	    PJ_ERR_CONFIG);
+	assert_int_equal(rc_sec("audience = a\n[issuer _corp]\nissuer = " CORP "\n", NULL, NULL, NULL),
+	    PJ_ERR_CONFIG);
+	assert_int_equal(rc_sec("audience = a\n[issuer co.rp]\nissuer = " CORP "\n", NULL, NULL, NULL),
+	    PJ_ERR_CONFIG);
+	assert_int_equal(rc_sec("audience = a\n[issuer a b]\nissuer = " CORP "\n", NULL, NULL, NULL),
+	    PJ_ERR_CONFIG);
+	assert_int_equal(rc_sec("audience = a\n[issuer ]\nissuer = " CORP "\n", NULL, NULL, NULL),
+	    PJ_ERR_CONFIG);
+	assert_int_equal(rc_sec("audience = a\n[issuers x]\nissuer = " CORP "\n", NULL, NULL, NULL),
+	    PJ_ERR_CONFIG);
+	assert_int_equal(rc_sec("audience = a\n[issuer x\nissuer = " CORP "\n", NULL, NULL, NULL),
+	    PJ_ERR_CONFIG);
+	assert_int_equal(rc_sec("audience = a\n[issuer x] y\nissuer = " CORP "\n", NULL, NULL, NULL),
+	    PJ_ERR_CONFIG);
+	assert_int_equal(rc_sec("audience = a\n[issuer 9-a_b]\nissuer = " CORP "\n", NULL, NULL, NULL), 0);
+	memset(name, 'a', 32);
+	name[32] = '\0';
+	snprintf(text, sizeof(text), "audience = a\n[issuer %s]\nissuer = " CORP "\n", name);
+	assert_int_equal(rc_sec(text, NULL, NULL, NULL), 0);
+	snprintf(text, sizeof(text), "audience = a\n[issuer %sa]\nissuer = " CORP "\n", name);
+	assert_int_equal(rc_sec(text, NULL, NULL, "sec.conf:2:"), PJ_ERR_CONFIG);
+	/* Each NAME once. */
+	assert_int_equal(rc_sec("audience = a\n[issuer one]\nissuer = " CORP "\n[issuer one]\nissuer = "
+	    CORP "/2\n", NULL, NULL, "sec.conf:4: [issuer]: section \"one\" already at line 2"), PJ_ERR_CONFIG);
+
+	/* Every section ends up with issuer and audience: the error names its header. */
+	assert_int_equal(rc_sec("audience = a\n[issuer one]\nissuer = " CORP "\n[issuer two]\nleeway = 1\n",
+	    NULL, NULL, "sec.conf:4: issuer: required"), PJ_ERR_CONFIG);
+	assert_int_equal(rc_sec("[issuer one]\nissuer = " CORP "\n", NULL, NULL,
+	    "sec.conf:1: audience: required"), PJ_ERR_CONFIG);
+	assert_int_equal(rc_sec("[issuer one]\nissuer = " CORP "\naudience = a\n", NULL, NULL, NULL), 0);
+	/* An error inside a section names its line, even one this line does
+	 * not accept. */
+	assert_int_equal(rc_sec("audience = a\n[issuer one]\nissuer = " CORP "\n[issuer two]\nissuer = "
+	    CORP "/2\nleeway = 601\n", "issuers=one", NULL, "sec.conf:6: leeway:"), PJ_ERR_CONFIG);
+
+	/* issuers=: known names, not empty, only with sections. */
+	assert_int_equal(rc_sec(one, "issuers=two", NULL, "argument issuers: \"two\": no such"),
+	    PJ_ERR_CONFIG);
+	assert_int_equal(rc_sec(one, "issuers=", NULL, "issuers"), PJ_ERR_CONFIG);
+	assert_int_equal(rc_sec(one, "issuers=one,", NULL, "empty NAME"), PJ_ERR_CONFIG);
+	assert_int_equal(rc_sec(one, "issuers=one,one", NULL, "named twice"), PJ_ERR_CONFIG);
+	assert_int_equal(rc_sec(one, "issuers=one", "issuers=one", "more than once"), PJ_ERR_CONFIG);
+	assert_int_equal(rc_sec(one, "issuers= one ", NULL, NULL), 0);
+	assert_int_equal(rc_sec("issuer = " CORP "\naudience = a\n", "issuers=one", NULL,
+	    "[issuer NAME] sections"), PJ_ERR_CONFIG);
+	assert_int_equal(rc3(ISS, AUD, "issuers=one"), PJ_ERR_CONFIG);
+
+	/* At most 32 sections. */
+	big = malloc(8192);
+	assert_non_null(big);
+	o += (size_t)snprintf(big + o, 8192 - o, "audience = a\n");
+	for (int i = 0; i < 32; i++)
+		o += (size_t)snprintf(big + o, 8192 - o, "[issuer s%d]\nissuer = " CORP "/%d\n", i, i);
+	assert_int_equal(load_sec(big, NULL, NULL, NULL, &set, msg), 0);
+	assert_int_equal(set->n, 32);
+	pj_configs_free(set);
+	snprintf(big + o, 8192 - o, "[issuer s32]\nissuer = " CORP "/32\n");
+	assert_int_equal(rc_sec(big, NULL, NULL, "more than 32 sections"), PJ_ERR_CONFIG);
+	free(big);
+}
+
+static void
+test_shared_issuers(void **state)
+{
+	static const struct {
+		const char *iss, *pin, *other;
+	} t[] = {
+		{GH, "repository_owner_id", "repository_id"},
+		{"https://gitlab.com", "namespace_id", "project_id"},
+		{"https://app.terraform.io", "terraform_organization_id", NULL},
+	};
+	char text[512], i1[128], r1[128];
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		/* A section without a pin: the error names the claims. */
+		snprintf(text, sizeof(text), "audience = a\n[issuer s]\nissuer = %s\n"
+		    "require_claim = repository=acme/api\n", t[i].iss);
+		assert_int_equal(rc_sec(text, NULL, NULL, "sec.conf:3: issuer:"), PJ_ERR_CONFIG);
+		assert_int_equal(rc_sec(text, NULL, NULL, t[i].pin), PJ_ERR_CONFIG);
+		if (t[i].other != NULL)
+			assert_int_equal(rc_sec(text, NULL, NULL, t[i].other), PJ_ERR_CONFIG);
+		/* Pinned by name, as a JSON Pointer, or among the defaults. */
+		snprintf(text, sizeof(text), "audience = a\n[issuer s]\nissuer = %s\n"
+		    "require_claim = %s=42\n", t[i].iss, t[i].pin);
+		assert_int_equal(rc_sec(text, NULL, NULL, NULL), 0);
+		snprintf(text, sizeof(text), "audience = a\n[issuer s]\nissuer = %s\n"
+		    "require_claim = /%s=42\n", t[i].iss, t[i].pin);
+		assert_int_equal(rc_sec(text, NULL, NULL, NULL), 0);
+		snprintf(text, sizeof(text), "audience = a\nrequire_claim = %s=42\n[issuer s]\nissuer = %s\n",
+		    t[i].pin, t[i].iss);
+		assert_int_equal(rc_sec(text, NULL, NULL, NULL), 0);
+		if (t[i].other != NULL) {
+			snprintf(text, sizeof(text), "audience = a\n[issuer s]\nissuer = %s\n"
+			    "require_claim = %s=42\n", t[i].iss, t[i].other);
+			assert_int_equal(rc_sec(text, NULL, NULL, NULL), 0);
+		}
+		/* A deny_claim, a nested pointer or another case pins nothing. */
+		snprintf(text, sizeof(text), "audience = a\n[issuer s]\nissuer = %s\n"
+		    "deny_claim = %s=42\nrequire_claim = /x/%s=42\n", t[i].iss, t[i].pin, t[i].pin);
+		assert_int_equal(rc_sec(text, NULL, NULL, NULL), PJ_ERR_CONFIG);
+		/* The single-issuer form: the file's or the arguments' pin. */
+		snprintf(i1, sizeof(i1), "issuer=%s", t[i].iss);
+		snprintf(r1, sizeof(r1), "require_claim=%s=42", t[i].pin);
+		assert_int_equal(rc3(i1, AUD, NULL), PJ_ERR_CONFIG);
+		assert_int_equal(rc3(i1, AUD, r1), 0);
+		/* Byte for byte: another spelling is another issuer. */
+		snprintf(i1, sizeof(i1), "issuer=%s/", t[i].iss);
+		assert_int_equal(rc3(i1, AUD, NULL), 0);
+	}
+}
+
+static void
+test_new_keys(void **state)
+{
+	struct pj_config *cfg;
+	char w[200];
+
+	/* typ: non-empty printable ASCII. */
+	assert_int_equal(parse2("typ=at+jwt", NULL, &cfg), 0);
+	assert_string_equal(cfg->typ, "at+jwt");
+	conf_free(cfg);
+	assert_int_equal(parse2(NULL, NULL, &cfg), 0);
+	assert_null(cfg->typ);
+	conf_free(cfg);
+	assert_int_equal(rc1("typ="), PJ_ERR_CONFIG);
+	assert_int_equal(rc1("typ=a\tb"), PJ_ERR_CONFIG);
+	assert_int_equal(rc1("typ=jwt\x7f"), PJ_ERR_CONFIG);
+	assert_int_equal(rc1("typ=caf\xc3\xa9"), PJ_ERR_CONFIG);
+	assert_int_equal(rc2("typ=a", "typ=b"), PJ_ERR_CONFIG);
+
+	/* deny_claim: require_claim's syntax, repeatable, in order. */
+	assert_int_equal(parse2("deny_claim=/groups=contractors", "deny_claim=acr=0=x", &cfg), 0);
+	assert_int_equal(cfg->n_denies, 2);
+	assert_string_equal(cfg->denies[0].name, "/groups");
+	assert_string_equal(cfg->denies[0].value, "contractors");
+	assert_string_equal(cfg->denies[1].name, "acr");
+	assert_string_equal(cfg->denies[1].value, "0=x");
+	assert_int_equal(cfg->n_reqs, 0);
+	conf_free(cfg);
+	assert_int_equal(rc1("deny_claim=novalue"), PJ_ERR_CONFIG);
+	assert_int_equal(rc1("deny_claim==x"), PJ_ERR_CONFIG);
+	assert_int_equal(rc1("deny_claim=x="), PJ_ERR_CONFIG);
+	assert_int_equal(rc1("deny_claim=/a~2=x"), PJ_ERR_CONFIG);
+	assert_int_equal(rc1("deny_claim"), PJ_ERR_CONFIG);
+
+	/* require_scope: one word, 1 to 128 bytes, repeatable. */
+	assert_int_equal(parse2("require_scope=ssh", "require_scope=https://api.example/sudo.all", &cfg), 0);
+	assert_int_equal(cfg->n_scopes, 2);
+	assert_string_equal(cfg->scopes[0], "ssh");
+	assert_string_equal(cfg->scopes[1], "https://api.example/sudo.all");
+	conf_free(cfg);
+	assert_int_equal(rc1("require_scope="), PJ_ERR_CONFIG);
+	assert_int_equal(rc1("require_scope=a b"), PJ_ERR_CONFIG);
+	assert_int_equal(rc1("require_scope=a\"b"), PJ_ERR_CONFIG);
+	assert_int_equal(rc1("require_scope=a\\b"), PJ_ERR_CONFIG);
+	assert_int_equal(rc1("require_scope=a\tb"), PJ_ERR_CONFIG);
+	assert_int_equal(rc1("require_scope=caf\xc3\xa9"), PJ_ERR_CONFIG);
+	snprintf(w, sizeof(w), "require_scope=");
+	memset(w + 14, 's', 128);
+	w[14 + 128] = '\0';
+	assert_int_equal(rc1(w), 0);
+	w[14 + 128] = 's';
+	w[14 + 129] = '\0';
+	assert_int_equal(rc1(w), PJ_ERR_CONFIG);
+
+	/* log_format: text or json. */
+	assert_int_equal(parse2(NULL, NULL, &cfg), 0);
+	assert_int_equal(cfg->log_format, PJ_LOG_FORMAT_TEXT);
+	conf_free(cfg);
+	assert_int_equal(parse2("log_format=json", NULL, &cfg), 0);
+	assert_int_equal(cfg->log_format, PJ_LOG_FORMAT_JSON);
+	conf_free(cfg);
+	assert_int_equal(parse2("log_format=text", NULL, &cfg), 0);
+	assert_int_equal(cfg->log_format, PJ_LOG_FORMAT_TEXT);
+	conf_free(cfg);
+	assert_int_equal(rc1("log_format=JSON"), PJ_ERR_CONFIG);
+	assert_int_equal(rc1("log_format=syslog"), PJ_ERR_CONFIG);
+	assert_int_equal(rc1("log_format"), PJ_ERR_CONFIG);
+}
+
+static void
+test_new_keys_file(void **state)
+{
+	struct pj_configs *set = NULL;
+	char msg[PJ_LOG_LAST_MAX];
+
+	/* The single-issuer form: the file's lists first, then the arguments'. */
+	assert_int_equal(load_sec(ISS "\n" AUD "\nrequire_scope = a\nrequire_claim = x=1\n"
+	    "deny_claim = d=1\ntyp = JWT\nlog_format = json\n", "require_scope=b", "require_claim=x=2",
+	    "deny_claim=d=2", &set, msg), 0);
+	assert_int_equal(set->sectioned, 0);
+	assert_null(set->v[0]->name);
+	assert_int_equal(set->v[0]->n_scopes, 2);
+	assert_string_equal(set->v[0]->scopes[0], "a");
+	assert_string_equal(set->v[0]->scopes[1], "b");
+	assert_int_equal(set->v[0]->scope_origins[0], 3);
+	assert_int_equal(set->v[0]->scope_origins[1], PJ_CONF_FROM_ARGS);
+	assert_string_equal(set->v[0]->reqs[1].value, "2");
+	assert_string_equal(set->v[0]->denies[1].value, "2");
+	assert_string_equal(set->v[0]->typ, "JWT");
+	assert_int_equal(set->v[0]->log_format, PJ_LOG_FORMAT_JSON);
+	pj_configs_free(set);
+	assert_int_equal(rc_sec(ISS "\n" AUD "\nrequire_scope = \"a b\"\n", NULL, NULL,
+	    "sec.conf:3: require_scope:"), PJ_ERR_CONFIG);
+	assert_int_equal(rc_sec(ISS "\n" AUD "\ndeny_claim = x\n", NULL, NULL,
+	    "sec.conf:3: deny_claim: expected NAME=VALUE"), PJ_ERR_CONFIG);
+	assert_int_equal(rc_sec(ISS "\n" AUD "\nlog_format = xml\n", NULL, NULL,
+	    "sec.conf:3: log_format:"), PJ_ERR_CONFIG);
+}
+
 int
 main(void)
 {
@@ -817,6 +1341,12 @@ main(void)
 		cmocka_unit_test(test_config_file_trust),
 		cmocka_unit_test(test_user_map),
 		cmocka_unit_test(test_error_messages),
+		cmocka_unit_test(test_sections),
+		cmocka_unit_test(test_sections_merge),
+		cmocka_unit_test(test_sections_errors),
+		cmocka_unit_test(test_shared_issuers),
+		cmocka_unit_test(test_new_keys),
+		cmocka_unit_test(test_new_keys_file),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

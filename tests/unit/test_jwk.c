@@ -31,6 +31,7 @@
 #define RSA_ALGS (PJ_ALG_BIT(PJ_ALG_RS256) | PJ_ALG_BIT(PJ_ALG_RS384) | \
 	PJ_ALG_BIT(PJ_ALG_RS512) | PJ_ALG_BIT(PJ_ALG_PS256) | PJ_ALG_BIT(PJ_ALG_PS384) | \
 	PJ_ALG_BIT(PJ_ALG_PS512))
+#define ED_ALGS (PJ_ALG_BIT(PJ_ALG_EDDSA) | PJ_ALG_BIT(PJ_ALG_ED25519))
 
 /* ------------------------------------------------------------ helpers */
 
@@ -400,10 +401,10 @@ test_key_ops_holds_verify(void **state)
 
 	assert_int_equal(kept(with(key(state, "ed25519"), "key_ops", cJSON_CreateStringArray(v, 1)),
 	    &algs), 1);
-	assert_int_equal(algs, PJ_ALG_BIT(PJ_ALG_EDDSA));
+	assert_int_equal(algs, ED_ALGS);
 	assert_int_equal(kept(with(key(state, "ed25519"), "key_ops", cJSON_CreateStringArray(sv, 2)),
 	    &algs), 1);
-	assert_int_equal(algs, PJ_ALG_BIT(PJ_ALG_EDDSA));
+	assert_int_equal(algs, ED_ALGS);
 	assert_int_equal(kept(with(key(state, "ed25519"), "key_ops", cJSON_CreateStringArray(s, 1)),
 	    &algs), 1);
 	assert_int_equal(algs, 0);
@@ -438,6 +439,17 @@ test_alg_member_narrows(void **state)
 	assert_int_equal(algs, 0);
 	assert_int_equal(kept(with_str(key(state, "ec256"), "alg", "es256"), &algs), 1);
 	assert_int_equal(algs, 0);
+	/* EdDSA and Ed25519 (RFC 9864) are one signature: either name fits both. */
+	assert_int_equal(kept(with_str(key(state, "ed25519"), "alg", "EdDSA"), &algs), 1);
+	assert_int_equal(algs, ED_ALGS);
+	assert_int_equal(kept(with_str(key(state, "ed25519"), "alg", "Ed25519"), &algs), 1);
+	assert_int_equal(algs, ED_ALGS);
+	assert_int_equal(kept(with_str(key(state, "ed25519"), "alg", "ED25519"), &algs), 1);
+	assert_int_equal(algs, 0);
+	assert_int_equal(kept(with_str(key(state, "ed25519"), "alg", "ES256"), &algs), 1);
+	assert_int_equal(algs, 0);
+	assert_int_equal(kept(with_str(key(state, "ec256"), "alg", "Ed25519"), &algs), 1);
+	assert_int_equal(algs, 0);
 	assert_int_equal(kept(with(key(state, "rsa2048"), "alg", cJSON_CreateNumber(256)), NULL), 0);
 }
 
@@ -452,7 +464,7 @@ test_algs_per_key_type(void **state)
 		{"ec256", PJ_ALG_BIT(PJ_ALG_ES256)},
 		{"ec384", PJ_ALG_BIT(PJ_ALG_ES384)},
 		{"ec521", PJ_ALG_BIT(PJ_ALG_ES512)},
-		{"ed25519", PJ_ALG_BIT(PJ_ALG_EDDSA)},
+		{"ed25519", ED_ALGS},
 	};
 	unsigned algs;
 
@@ -490,7 +502,7 @@ test_document_shape(void **state)
 static void
 test_drop_is_logged_with_index_and_kid(void **state)
 {
-	const struct pj_log lg = {NULL, 0, 0};
+	const struct pj_log lg = {NULL, 0, 0, NULL};
 	struct pj_jwks *set = NULL;
 	cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "keys");
 	char *text, out[4096];
@@ -640,6 +652,7 @@ test_each_alg_verifies_and_tamper_fails(void **state)
 {
 	static const char *const algs[] = {
 		"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
+		"Ed25519",
 	};
 	struct pj_jwks *set = set_of(5, key(state, "rsa2048"), key(state, "ec256"),
 	    key(state, "ec384"), key(state, "ec521"), key(state, "ed25519"));
@@ -661,6 +674,40 @@ test_each_alg_verifies_and_tamper_fails(void **state)
 		free(bad);
 		free(badp);
 	}
+	pj_jwks_free(set);
+}
+
+/* A key whose alg is EdDSA verifies a token whose header says Ed25519, and
+ * the other way round; a key for another algorithm fits neither. */
+static void
+test_ed25519_name_fits_eddsa_key(void **state)
+{
+	static const char *const names[] = {"EdDSA", "Ed25519"};
+	char relabelled[1024];
+	const char *tok;
+	struct pj_jwks *set;
+
+	for (size_t i = 0; i < 2; i++)
+		for (size_t j = 0; j < 2; j++) {
+			set = set_of(1, with_str(key(state, "ed25519"), "alg", names[i]));
+			tok = fx(state, "jws", names[j]);
+			if (verify_token(set, tok) != 0)
+				fail_msg("key alg %s, token alg %s: refused", names[i], names[j]);
+			pj_jwks_free(set);
+		}
+	/* The header is signed: relabelling one name as the other breaks it. */
+	set = set_of(1, key(state, "ed25519"));
+	tok = fx(state, "jws", "EdDSA");
+	assert_int_equal(verify_token(set, fx(state, "jws", "Ed25519")), 0);
+	/* {"alg":"Ed25519"} in front of the EdDSA token's payload and signature. */
+	assert_true((size_t)snprintf(relabelled, sizeof(relabelled), "eyJhbGciOiJFZDI1NTE5In0%s",
+	    strchr(tok, '.')) < sizeof(relabelled));
+	assert_int_equal(verify_token(set, relabelled), PJ_ERR_BAD_SIGNATURE);
+	pj_jwks_free(set);
+	/* Twin: a key for EdDSA or Ed25519 and an ES256 alg member fit nothing. */
+	set = set_of(1, with_str(key(state, "ed25519"), "alg", "ES256"));
+	assert_int_equal(verify_token(set, fx(state, "jws", "Ed25519")), PJ_ERR_NO_KEY);
+	assert_int_equal(verify_token(set, fx(state, "jws", "EdDSA")), PJ_ERR_NO_KEY);
 	pj_jwks_free(set);
 }
 
@@ -691,6 +738,44 @@ test_ec_point_not_on_curve(void **state)
 	pj_jwks_free(set);
 	set = set_of(1, key(state, "ec256"));
 	assert_int_equal(verify_token(set, fx(state, "jws", "ES256")), 0);
+	pj_jwks_free(set);
+}
+
+/* Attack: an Ed25519 "key" that is no usable point: of small order (any
+ * signature of the right shape verifies for some messages), not on the
+ * curve, or not canonical. Usable by its JSON (32 octets), refused when
+ * built: no_key, as for an EC point off its curve. */
+static void
+test_ed25519_point_invalid(void **state)
+{
+	static const char *const xs[] = {
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",	/* y = 0: order 4 */
+		"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",	/* y = 1: the identity */
+		"7P_______________________________________38",	/* y = p - 1: order 2 */
+		"AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",	/* y = 2: not on the curve */
+		"7v_______________________________________38",	/* y = p + 1: not canonical */
+	};
+	const char *tok = fx(state, "jws", "EdDSA");
+	struct pj_jwks *set;
+	struct pj_jws jws;
+
+	assert_int_equal(pj_jws_parse(tok, strlen(tok), &jws), 0);
+	for (size_t i = 0; i < sizeof(xs) / sizeof(xs[0]); i++) {
+		set = set_of(1, with_str(key(state, "ed25519"), "x", xs[i]));
+		if (set->n != 1)
+			fail_msg("x %s: dropped by its JSON", xs[i]);
+		if (verify_token(set, tok) != PJ_ERR_NO_KEY)
+			fail_msg("x %s: not no_key", xs[i]);
+		/* The all-zero signature, whatever the message. */
+		memset(jws.sig, 0, jws.siglen);
+		if (pj_sig_verify(PJ_ALG_EDDSA, &set->keys[0], (const uint8_t *)jws.signing_input,
+		    jws.signing_input_len, jws.sig, jws.siglen) != PJ_ERR_NO_KEY)
+			fail_msg("x %s, zero signature: not no_key", xs[i]);
+		pj_jwks_free(set);
+	}
+	pj_jws_clear(&jws);
+	set = set_of(1, key(state, "ed25519"));
+	assert_int_equal(verify_token(set, tok), 0);
 	pj_jwks_free(set);
 }
 
@@ -943,8 +1028,10 @@ main(void)
 		cmocka_unit_test(test_duplicate_kid_is_no_key),
 		cmocka_unit_test(test_choose_without_kid),
 		cmocka_unit_test(test_each_alg_verifies_and_tamper_fails),
+		cmocka_unit_test(test_ed25519_name_fits_eddsa_key),
 		cmocka_unit_test(test_rsa_under_2048_dropped),
 		cmocka_unit_test(test_ec_point_not_on_curve),
+		cmocka_unit_test(test_ed25519_point_invalid),
 		cmocka_unit_test(test_wrong_curve_for_es256),
 		cmocka_unit_test(test_psychic_ecdsa_signature),
 		cmocka_unit_test(test_der_ecdsa_signature),

@@ -18,7 +18,7 @@
 #include "log.h"
 #include "usermap.h"
 
-static const struct pj_log lg = {NULL, 0, 0};
+static const struct pj_log lg = {NULL, 0, 0, NULL};
 
 static struct pj_usermap *
 load(const char *text)
@@ -46,7 +46,7 @@ load_rc(const char *text)
 static int
 map_s(const struct pj_usermap *m, const char *v, char out[33])
 {
-	return pj_usermap_map(m, v, strlen(v), out, 33);
+	return pj_usermap_map(m, v, strlen(v), out, 33, NULL);
 }
 
 static void
@@ -287,8 +287,8 @@ test_bad_mapped_names(void **state)
 	assert_int_equal(map_s(m, big, out), 0);
 	assert_int_equal(strlen(out), 32);
 	/* A result longer than the caller's buffer. */
-	assert_int_equal(pj_usermap_map(m, "mapx:abcdefgh", 13, out, 8), PJ_ERR_BAD_USER_NAME);
-	assert_int_equal(pj_usermap_map(m, "mapx:abcdefg", 12, out, 8), 0);
+	assert_int_equal(pj_usermap_map(m, "mapx:abcdefgh", 13, out, 8, NULL), PJ_ERR_BAD_USER_NAME);
+	assert_int_equal(pj_usermap_map(m, "mapx:abcdefg", 12, out, 8, NULL), 0);
 	assert_string_equal(out, "abcdefg");
 	pj_usermap_free(m);
 }
@@ -360,16 +360,16 @@ test_embedded_nul(void **state)
 	char out[33];
 
 	/* "abcd\0x" is not "abcd", and a NUL never matches a glob or regex. */
-	assert_int_equal(pj_usermap_map(m, "abcd\0x", 6, out, sizeof(out)), PJ_ERR_NO_USER_MAPPING);
-	assert_int_equal(pj_usermap_map(m, "abcd\0", 5, out, sizeof(out)), PJ_ERR_NO_USER_MAPPING);
-	assert_int_equal(pj_usermap_map(m, "abcd", 4, out, sizeof(out)), 0);
+	assert_int_equal(pj_usermap_map(m, "abcd\0x", 6, out, sizeof(out), NULL), PJ_ERR_NO_USER_MAPPING);
+	assert_int_equal(pj_usermap_map(m, "abcd\0", 5, out, sizeof(out), NULL), PJ_ERR_NO_USER_MAPPING);
+	assert_int_equal(pj_usermap_map(m, "abcd", 4, out, sizeof(out), NULL), 0);
 	assert_string_equal(out, "exact");
-	assert_int_equal(pj_usermap_map(m, "abcdx", 5, out, sizeof(out)), 0);
+	assert_int_equal(pj_usermap_map(m, "abcdx", 5, out, sizeof(out), NULL), 0);
 	assert_string_equal(out, "glob");
 	pj_usermap_free(m);
 	/* A value is len bytes, not up to a NUL: no over-read past len. */
 	m = load("~abcd(x*) u\\1\n");
-	assert_int_equal(pj_usermap_map(m, "abcdxxyyy", 6, out, sizeof(out)), 0);
+	assert_int_equal(pj_usermap_map(m, "abcdxxyyy", 6, out, sizeof(out), NULL), 0);
 	assert_string_equal(out, "uxx");
 	pj_usermap_free(m);
 	/* A NUL in the file is refused. */
