@@ -412,14 +412,18 @@ if H is not None:
     etc = root + "/etc/security/pam_jwt"
     with open(etc + "/from-pam-line.conf", "w") as f:
         f.write("audience = ssh://chroot\n")  # its issuer would come from the PAM line
+    # Sections, two of one issuer (sshd's and sudo's), as multi-issuer.conf has.
+    with open(etc + "/sections.conf", "w") as f:
+        f.write("audience = ssh://chroot\nca_file = /etc/security/pam_jwt/ca.pem\n[issuer ssh]\nissuer = %s\n"
+                "[issuer sudo]\nissuer = %s\naudience = sudo://chroot\n" % (H.url, H.url))
     for c in glob.glob(root + "/var/cache/pam_jwt/*"):
         os.unlink(c)
     p = chroot("setpriv", "--bounding-set=" + BSET, "--no-new-privs", refresh)
     out = p.stdout + p.stderr
     t.ok(p.returncode == 0 and "login.conf: refreshed" in out and "from-pam-line.conf: skipped" in out
-         and os.listdir(root + "/var/cache/pam_jwt"),
-         "pam-jwt-refresh under the unit's bounding set: refreshes login.conf, skips a file that "
-         "cannot stand alone, exit 0", "exit %d\n%s" % (p.returncode, out))
+         and "sections.conf: refreshed" in out and os.listdir(root + "/var/cache/pam_jwt"),
+         "pam-jwt-refresh under the unit's bounding set: refreshes login.conf and a file with sections, "
+         "skips a file that cannot stand alone, exit 0", "exit %d\n%s" % (p.returncode, out))
     with open(root + "/usr/local/sbin/pj-sleeper", "w") as f:
         f.write("#!/bin/sh\nexec sleep 30\n")
     os.chmod(root + "/usr/local/sbin/pj-sleeper", 0o755)
