@@ -980,7 +980,8 @@ config_parse(int argc, const char **argv, int mode, const struct pj_log *lg,
 
 	memset(&ps, 0, sizeof(ps));
 	memset(&sp, 0, sizeof(sp));
-	if (argc < 0 || (argc > 0 && argv == NULL) || (mode != PJ_CONF_MODULE && mode != PJ_CONF_TOOL))
+	if (argc < 0 || (argc > 0 && argv == NULL) ||
+	    (mode != PJ_CONF_MODULE && mode != PJ_CONF_TOOL && mode != PJ_CONF_REFRESH))
 		return PJ_ERR_INTERNAL;
 	/* A repeated or empty config= is reported by the argument pass. */
 	for (int i = 0; i < argc; i++) {
@@ -1030,7 +1031,7 @@ config_parse(int argc, const char **argv, int mode, const struct pj_log *lg,
 			config_free(sp.cfg);
 		sp.cfg = NULL;
 	}
-	r = one_section_per_issuer(lg, set);
+	r = mode == PJ_CONF_REFRESH ? 0 : one_section_per_issuer(lg, set);
 out:
 	config_free(ps.cfg);
 	config_free(sp.cfg);

@@ -77,8 +77,10 @@ struct pj_configs {
 	struct pj_config **v;
 };
 
-/* Keys that make no sense outside PAM are accepted by the tool and ignored. */
-enum { PJ_CONF_MODULE = 0, PJ_CONF_TOOL = 1 };
+/* Keys that make no sense outside PAM are accepted by the tool and ignored.
+ * PJ_CONF_REFRESH (the tool's --refresh) judges no token, so it takes every
+ * section, two of one issuer too: no "which one would judge" question. */
+enum { PJ_CONF_MODULE = 0, PJ_CONF_TOOL = 1, PJ_CONF_REFRESH = 2 };
 
 /*
  * Parse argv (module arguments, "key=value" or bare flags; PAM's

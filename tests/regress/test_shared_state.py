@@ -33,11 +33,11 @@ BUILD = os.environ.get("PJ_TOP_BUILDDIR") or "/tmp/build-regress"
 sys.path[:0] = [os.path.join(SRC, "tests", d) for d in ("mint", "lib", "issuer")]
 import control  # noqa: E402
 import mint  # noqa: E402
-from files import slurp, write  # noqa: E402
+from files import slurp, write, trusted_copy  # noqa: E402
 from tap import Tap  # noqa: E402
 
 CHECK = os.path.join(BUILD, "src", "pam_jwt_check")
-FETCH = os.path.join(BUILD, "src", "pam_jwt_fetch")
+FETCH = trusted_copy(os.path.join(BUILD, "src", "pam_jwt_fetch"))
 MODULE = os.path.join(BUILD, "src", ".libs", "pam_jwt.so")
 DRIVE = os.path.join(BUILD, "tests", "pam", "pjdrive")
 AUD = "ssh://host1"
