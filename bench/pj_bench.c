@@ -606,6 +606,7 @@ op_pw(void *p)
 /* The module arguments of a service line, split as libpam splits them. */
 struct modargs {
 	char *line;		/* "issuer=... audience=... ..." */
+	char *split;		/* argv points into it */
 	const char *argv[16];
 	int argc;
 };
@@ -620,7 +621,7 @@ modargs_init(struct modargs *m, const char *fmt, ...)
 	if (vasprintf(&m->line, fmt, ap) < 0)
 		die("out of memory");
 	va_end(ap);
-	if ((s = strdup(m->line)) == NULL)
+	if ((s = m->split = strdup(m->line)) == NULL)
 		die("out of memory");
 	m->argc = 0;
 	for (char *t = strtok_r(s, " ", &save); t != NULL && m->argc < 15; t = strtok_r(NULL, " ", &save))
@@ -1469,6 +1470,7 @@ main(int argc, char **argv)
 	struct av a = {{NULL}, 0};
 	char *out = NULL, *setup;
 	struct passwd *pw;
+	char *user_copy = NULL;
 
 	memset(&f, 0, sizeof(f));
 	memset(&res, 0, sizeof(res));
@@ -1508,7 +1510,7 @@ main(int argc, char **argv)
 		 * as bin, an account every Debian has. */
 		if ((pw = getpwuid(geteuid() == 0 ? 2 : geteuid())) == NULL)
 			die("who am I?");
-		o.user = strdup(pw->pw_name);
+		o.user = user_copy = strdup(pw->pw_name);
 	}
 	if (sodium_init() < 0)
 		die("sodium_init failed");
@@ -1693,5 +1695,23 @@ main(int argc, char **argv)
 
 	report(&o, &res);
 	cleanup();
+	/* Everything freed: the sanitizer build runs this under LeakSanitizer. */
+	for (int i = 0; i < NALG; i++) {
+		free(f.token[i]);
+		free(f.sig[i]);
+	}
+	free(f.jwks);
+	free(e.file_args.line);
+	free(e.file_args.split);
+	free(e.cache_args.line);
+	free(e.cache_args.split);
+	free(e.fix);
+	free(e.confdir);
+	free(e.cachedir);
+	free(e.module);
+	free(e.loop);
+	free(e.loop_ssl);
+	free(user_copy);
+	free(tmpdir);
 	return 0;
 }

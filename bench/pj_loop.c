@@ -113,6 +113,16 @@ read_tokens(const char *path)
 	return t;
 }
 
+static void
+toks_free(struct toks *t)
+{
+	if (t == NULL)
+		return;
+	for (int i = 0; i < t->n; i++)
+		free(t->v[i]);
+	free(t);
+}
+
 /* The next token in turn, or NULL when there are none. */
 static const char *
 next_token(struct toks *t)
@@ -225,6 +235,17 @@ raw_load(const char *alg, const char *dir)
 	return w;
 }
 
+static void
+raw_free(struct raw *w)
+{
+	if (w == NULL)
+		return;
+	EVP_PKEY_free(w->pkey);
+	free(w->msg);
+	free(w->sig);
+	free(w);
+}
+
 static int
 raw_verify(const struct raw *w)
 {
@@ -273,14 +294,27 @@ cmp_ll(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static void
+tcases_free(struct tcase *tc, int n)
+{
+	for (int i = 0; tc != NULL && i < n; i++) {
+		free(tc[i].label);	/* service points into it */
+		toks_free(tc[i].tokens);
+#ifdef PJ_LOOP_OPENSSL
+		raw_free(tc[i].raw);
+#endif
+	}
+	free(tc);
+}
+
 static int
 run_loop(int argc, char **argv)
 {
 	const char *confdir = argv[2], *user = argv[3];
 	int warmup = atoi(argv[4]), rounds = atoi(argv[5]), iters = atoi(argv[6]);
-	int first = 7, n;
-	struct tcase *tc;
-	long long *t;
+	int first = 7, n, rc = 2;
+	struct tcase *tc = NULL;
+	long long *t = NULL;
 
 	/* pin=PATH: keep that module resident, as if linked -z nodelete. */
 	for (; first < argc && strncmp(argv[first], "pin=", 4) == 0; first++) {
@@ -292,13 +326,14 @@ run_loop(int argc, char **argv)
 	n = argc - first;
 	if (n <= 0 || iters <= 0 || (tc = calloc((size_t)n, sizeof(*tc))) == NULL ||
 	    (t = calloc((size_t)iters, sizeof(*t))) == NULL)
-		return 2;
+		goto out;
 	for (int i = 0; i < n; i++) {
 		char *s = strdup(argv[first + i]), *c1, *c2;
 
 		if (s == NULL || (c1 = strchr(s, ':')) == NULL || (c2 = strchr(c1 + 1, ':')) == NULL) {
 			fprintf(stderr, "pj_loop: bad case %s\n", argv[first + i]);
-			return 2;
+			free(s);
+			goto out;
 		}
 		*c1 = *c2 = '\0';
 		tc[i].label = s;
@@ -309,15 +344,16 @@ run_loop(int argc, char **argv)
 			continue;
 #else
 			fprintf(stderr, "pj_loop: %s: raw cases need pj_loop_ssl\n", tc[i].label);
-			return 2;
+			goto out;
 #endif
 		}
 		tc[i].tokens = read_tokens(c2 + 1);
 	}
+	rc = 1;
 	for (int i = 0; i < n; i++) {
 		for (int w = 0; w < warmup; w++)
 			if (run_case(confdir, user, &tc[i]) != 0)
-				return 1;
+				goto out;
 	}
 	for (int rd = 0; rd < rounds; rd++) {
 		for (int i = 0; i < n; i++) {
@@ -327,7 +363,7 @@ run_loop(int argc, char **argv)
 				long long t0 = now_ns();
 
 				if (run_case(confdir, user, &tc[i]) != 0)
-					return 1;
+					goto out;
 				t[k] = now_ns() - t0;
 				sum += t[k];
 			}
@@ -337,34 +373,40 @@ run_loop(int argc, char **argv)
 			fflush(stdout);
 		}
 	}
-	return 0;
+	rc = 0;
+out:
+	tcases_free(tc, n);
+	free(t);
+	return rc;
 }
 
 static int
 run_cold(char **argv)
 {
 	const char *confdir = argv[2], *user = argv[3], *service = argv[4], *module = argv[6];
-	const char *tok = next_token(read_tokens(argv[5]));
+	struct toks *tk = read_tokens(argv[5]);
+	const char *tok = next_token(tk);
 	const char *base;
 	long long t0, t1, t2, t3;
 	void *h;
-	int r, curl;
+	int r, curl, rc = 1;
 
 	t0 = now_ns();
 	/* As libpam's pam_dynamic.c does. */
 	if ((h = dlopen(module, RTLD_NOW)) == NULL) {
 		fprintf(stderr, "pj_loop: %s\n", dlerror());
-		return 2;
+		rc = 2;
+		goto out;
 	}
 	t1 = now_ns();
 	if ((r = login(confdir, service, user, tok)) != PAM_SUCCESS) {
 		printf("FAIL %s %d\n", service, r);
-		return 1;
+		goto out;
 	}
 	t2 = now_ns();
 	if ((r = login(confdir, service, user, tok)) != PAM_SUCCESS) {
 		printf("FAIL %s %d\n", service, r);
-		return 1;
+		goto out;
 	}
 	t3 = now_ns();
 	curl = mapped("libcurl");
@@ -373,21 +415,24 @@ run_cold(char **argv)
 	base = strrchr(module, '/') != NULL ? strrchr(module, '/') + 1 : module;
 	dlclose(h);
 	printf("COLD %lld %lld %lld %d %ld %d\n", t1 - t0, t2 - t1, t3 - t2, curl, rss_kb(), mapped(base));
-	return 0;
+	rc = 0;
+out:
+	toks_free(tk);
+	return rc;
 }
 
 static int
 run_once(char **argv)
 {
-	const char *tok = next_token(read_tokens(argv[5]));
+	struct toks *tk = read_tokens(argv[5]);
 	int r;
 
-	if ((r = login(argv[2], argv[4], argv[3], tok)) != PAM_SUCCESS) {
+	if ((r = login(argv[2], argv[4], argv[3], next_token(tk))) != PAM_SUCCESS)
 		printf("FAIL %s %d\n", argv[4], r);
-		return 1;
-	}
-	printf("ONCE %ld\n", rss_kb());
-	return 0;
+	else
+		printf("ONCE %ld\n", rss_kb());
+	toks_free(tk);
+	return r == PAM_SUCCESS ? 0 : 1;
 }
 
 #ifdef PJ_LOOP_OPENSSL
