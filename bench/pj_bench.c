@@ -611,6 +611,8 @@ struct modargs {
 	int argc;
 };
 
+static void modargs_init(struct modargs *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void
 modargs_init(struct modargs *m, const char *fmt, ...)
 {
