@@ -1685,7 +1685,7 @@ main(int argc, char **argv)
 	}
 
 	if (want(&o, "raw") || want(&o, "pam")) {
-		fprintf(stderr, "pj_bench: raw verify and PAM loops (pj_loop), interleaved\n");
+		fprintf(stderr, "pj_bench: raw verify and PAM loops (pj_loop_ssl), interleaved\n");
 		rounds_run(&e, &res, want(&o, "raw"), want(&o, "pam"));
 	}
 	if (want(&o, "process")) {
