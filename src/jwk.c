@@ -314,12 +314,19 @@ out:
 void
 pj_jwks_free(struct pj_jwks *set)
 {
-	if (set == NULL)
+	if (set == NULL || __atomic_fetch_sub(&set->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	for (size_t i = 0; i < set->n; i++)
 		jwk_clear(&set->keys[i]);
 	free(set->keys);
 	free(set);
+}
+
+struct pj_jwks *
+pj_jwks_ref(struct pj_jwks *set)
+{
+	__atomic_fetch_add(&set->refs, 1, __ATOMIC_RELAXED);
+	return set;
 }
 
 int
