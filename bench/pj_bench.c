@@ -635,7 +635,7 @@ find_exe(const char *name)
 	return access(path, X_OK) == 0 ? path : NULL;
 }
 
-/* The warm cache of NEVER_URI (CONTRACT section 4): <hash>.jwks and a .meta
+/* The warm cache of NEVER_URI (pam_jwt(8), The cache): <hash>.jwks and a .meta
  * fresh for a day, so no login fetches. */
 static void
 fill_cache(const char *cachedir, const struct fixture *f)
@@ -1444,7 +1444,7 @@ main(int argc, char **argv)
 		la.set = cc;
 		res.have_cache = op_keys(&la) == 0;
 		if (!res.have_cache)
-			die("the warm cache is not read (src/cache.c and src/keys.c as in CONTRACT section 4?)");
+			die("the warm cache is not read (src/cache.c and src/keys.c as pam_jwt(8) describes the cache?)");
 		res.st_keys_cache = measure("keys (cache)", op_keys, &la, o.rounds, nn);
 		res.st_pw = measure("getpwnam_r", op_pw, &la, o.rounds, nn);
 		if (pj_keys_open(cf->v[0], &quiet_log, (int64_t)time(NULL), PJ_VERIFY_NO_FETCH, &k) != 0 ||

@@ -7,8 +7,8 @@
  * bit 2 .jwks group-writable, bit 3 .meta group-writable, bit 4 .jwks a
  * symbolic link, bits 5-7 the clock (FUZZ_NOW plus 0, 59, 3600, 3601,
  * 7200, 86400, -3600, 10^9 s). Invariants: keys come back only from a
- * trusted, well-formed .meta with a fetch time, within fresh_until +
- * stale_max, and a set with at least one usable key; reading never
+ * trusted, well-formed .meta with a fetch time, within the freshness
+ * deadline (never past fetched + T) + stale_max, and a set with at least one usable key; reading never
  * changes a file.
  */
 #include "config.h"
@@ -91,7 +91,7 @@ fuzz_one(const uint8_t *data, size_t size)
 	char *parts[2], *before[2], *after[2];
 	size_t lens[2], blen[2], alen[2];
 	unsigned flags;
-	int64_t now;
+	int64_t now, deadline;
 	int r, bad = 0;
 
 	if (size == 0)
@@ -132,14 +132,18 @@ fuzz_one(const uint8_t *data, size_t size)
 		fuzz_fail("pj_cache_open");
 	if (pj_cache_read_meta(c, NULL, &m, &bad) != 0)
 		fuzz_fail("pj_cache_read_meta");
-	if (!bad && (m.fetched >= 0) != (m.fresh_until >= 0))
-		fuzz_fail("a .meta with fetched but no fresh_until, or the reverse, was taken");
+	if (!bad && (m.fetched >= 0) != (m.fresh_until >= 0 || m.jitter >= 0))
+		fuzz_fail("a .meta with fetched but no deadline, or the reverse, was taken");
+	deadline = pj_meta_fresh_deadline(&m, cfg->v[0]->cache_ttl);
+	if (!bad && (m.jitter > PJ_JITTER_MAX ||
+	    (m.jitter >= 0 && deadline > m.fetched + pj_meta_lifetime(&m, cfg->v[0]->cache_ttl))))
+		fuzz_fail("a jitter out of range, or a deadline past fetched + T");
 	if (r == 0) {
 		if (set == NULL || set->n == 0)
 			fuzz_fail("keys without a usable key");
 		if ((flags & 0x1f) != 0 || bad)
 			fuzz_fail("keys from a missing or untrusted cache file");
-		if (m.fetched < 0 || !(now < m.fresh_until + cfg->v[0]->stale_max))
+		if (m.fetched < 0 || !(now < deadline + cfg->v[0]->stale_max))
 			fuzz_fail("keys without a fetch time, or past stale_max");
 		for (int a = 0; a < PJ_ALG_COUNT; a++) {
 			const struct pj_jwk *key = NULL;

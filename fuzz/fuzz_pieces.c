@@ -1,7 +1,7 @@
 /*
  * The long-token piece assembly (pj_entry_add_piece): the input is the
  * answers of a conversation, one per line, fed as pieces 1, 2, ... while
- * each asks for more. Checked against a model of CONTRACT section 2: each
+ * each asks for more. Checked against a model of pam_jwt(8), Long tokens: each
  * answer trimmed of whitespace, a final '\' dropped and meaning "more",
  * at most 64 pieces, at most 16384 bytes joined; the buffer never
  * overflows and stays NUL-terminated.

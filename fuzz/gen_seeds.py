@@ -325,6 +325,8 @@ def pieces_seeds():
 def cache_seeds(doc):
     j = json.dumps(doc).encode()
     good = b"attempt_at=%d\nattempt_cause=empty\nfetched=%d\nfresh_until=%d\n" % (NOW - 100, NOW - 100, NOW + 3500)
+    new = b"attempt_at=%d\nattempt_cause=empty\nfetched=%d\nmax_age=3600\njitter=99999\nfresh_until=%d\n" % (
+        NOW - 100, NOW - 100, NOW + 3141)
     s = {
         "fresh": b"\x00" + good + b"\0" + j,
         "stale": b"\x60" + good + b"\0" + j,         # clock +3600: past fresh_until, within stale_max
@@ -344,6 +346,15 @@ def cache_seeds(doc):
         "jwks-garbage": b"\x00" + good + b"\0{\"keys\":[",
         "jwks-empty-set": b"\x00" + good + b"\0{\"keys\":[]}",
         "clock-back": b"\xc0" + good + b"\0" + j,
+        # This release's .meta: each reader judges by fetched, max_age, jitter.
+        "new": b"\x00" + new + b"\0" + j,
+        "new-stale": b"\x60" + new + b"\0" + j,    # clock +3600: past 0.9 * 3600, within stale_max
+        "new-dead": b"\xa0" + new + b"\0" + j,
+        "new-no-max-age": b"\x00attempt_at=%d\nattempt_cause=empty\nfetched=%d\nmax_age=-\njitter=0\n\0" % (NOW - 100, NOW - 100) + j,
+        "new-unknown-key": b"\x00" + new + b"some_later_key=1\n\0" + j,
+        "jitter-over": b"\x00fetched=%d\nmax_age=300\njitter=100000\n\0" % (NOW - 100) + j,
+        "jitter-alone": b"\x00fetched=%d\njitter=5\n\0" % (NOW - 100) + j,
+        "max-age-bad": b"\x00fetched=%d\nmax_age=-1\njitter=5\n\0" % (NOW - 100) + j,
     }
     return s
 

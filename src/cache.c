@@ -1,4 +1,6 @@
-/* The on-disk JWKS cache: names, safe reads, atomic writes, .meta, .lock. */
+/* The on-disk JWKS cache: names, safe reads, atomic writes, .meta, .lock.
+ * Everything inside cache_dir goes through the descriptor of the folder
+ * that was checked (openat, renameat), never through its path again. */
 #include "config.h"
 
 #include <errno.h>
@@ -16,20 +18,30 @@
 
 #include "cache.h"
 #include "err.h"
+#include "num.h"
+#include "trust.h"
 #include "util.h"
 
 #define META_MAX 16384
 #define LOCK_TRIES 8
 #define LOCK_POLL_MS 10
+#define TIME_MAX 999999999999999999LL
+#define TTL_DEFAULT 3600
+#define TTL_MIN 60
+#define TTL_MAX 86400
+
+#define NAME_LEN (PJ_CACHE_HEX_LEN + 6)	/* <hash>.jwks */
 
 struct pj_cache {
 	char *dir;
 	char hex[PJ_CACHE_HEX_LEN + 1];
-	char *jwks_path, *meta_path, *lock_path;
+	char *jwks_path, *meta_path, *lock_path;	/* for the logs */
+	char jwks_name[NAME_LEN], meta_name[NAME_LEN], lock_name[NAME_LEN];
+	int dfd;	/* cache_dir, as checked */
 	int lockfd;
 };
 
-static const char *const causes[] = {"empty", "expired", "kid_miss", "refresh"};
+static const char *const causes[PJ_CAUSE_COUNT] = {"empty", "expired", "kid_miss", "refresh"};
 
 void
 pj_hash_hex(const void *buf, size_t len, char hex[PJ_CACHE_HEX_LEN + 1])
@@ -75,6 +87,8 @@ pj_cache_close(struct pj_cache *c)
 	if (c == NULL)
 		return;
 	pj_cache_unlock(c);
+	if (c->dfd >= 0)
+		close(c->dfd);
 	free(c->dir);
 	free(c->jwks_path);
 	free(c->meta_path);
@@ -83,25 +97,21 @@ pj_cache_close(struct pj_cache *c)
 }
 
 const char *
-pj_cache_name(const struct pj_cache *c)
-{
-	return c->hex;
-}
-
-const char *
 pj_cache_jwks_path(const struct pj_cache *c)
 {
 	return c->jwks_path;
 }
 
-/* cache_dir: there and safe, or created 0755 when asked to. */
+/* cache_dir: there and trusted, or created 0755 when asked to; *dfd kept. */
 static int
-open_dir(const char *dir, const struct pj_log *lg, int create)
+open_dir(const char *dir, const struct pj_log *lg, int create, int *dfd)
 {
 	const char *why = NULL;
 	int fd = -1, made = 0;
 
-	if (pj_open_safely(dir, 1, &fd, &why) != 0 && errno == ENOENT && create) {
+	*dfd = -1;
+	if (pj_trust_open(dir, PJ_TRUST_DIR, PJ_TRUST_RDONLY, &fd, &why) != 0 && errno == ENOENT &&
+	    create) {
 		if (mkdir(dir, 0755) == 0)
 			made = 1;
 		else if (errno != EEXIST) {
@@ -109,7 +119,7 @@ open_dir(const char *dir, const struct pj_log *lg, int create)
 			    "cache_dir %s: cannot create: %s", dir, strerror(errno));
 			return PJ_ERR_KEYS_UNAVAILABLE;
 		}
-		if (pj_open_safely(dir, 1, &fd, &why) != 0)
+		if (pj_trust_open(dir, PJ_TRUST_DIR, PJ_TRUST_RDONLY, &fd, &why) != 0)
 			goto bad;
 		/* Exactly 0755, whatever the umask: readers of public keys. */
 		if (made && fchmod(fd, 0755) != 0) {
@@ -121,7 +131,7 @@ open_dir(const char *dir, const struct pj_log *lg, int create)
 	}
 	if (fd < 0)
 		goto bad;
-	close(fd);
+	*dfd = fd;
 	return 0;
 bad:
 	if (errno == ENOENT)
@@ -154,14 +164,17 @@ pj_cache_open(const struct pj_config *cfg, const struct pj_log *lg, int create,
 		snprintf(src, n, "issuer=%s\n%s", cfg->issuer, cfg->ca_file != NULL ? cfg->ca_file : "-");
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		goto out;
-	c->lockfd = -1;
+	c->dfd = c->lockfd = -1;
 	pj_hash_hex(src, strlen(src), c->hex);
+	snprintf(c->jwks_name, sizeof(c->jwks_name), "%s.jwks", c->hex);
+	snprintf(c->meta_name, sizeof(c->meta_name), "%s.meta", c->hex);
+	snprintf(c->lock_name, sizeof(c->lock_name), "%s.lock", c->hex);
 	if ((c->dir = strdup(cfg->cache_dir)) == NULL ||
 	    (c->jwks_path = path_join(c->dir, c->hex, ".jwks")) == NULL ||
 	    (c->meta_path = path_join(c->dir, c->hex, ".meta")) == NULL ||
 	    (c->lock_path = path_join(c->dir, c->hex, ".lock")) == NULL)
 		goto out;
-	if ((r = open_dir(c->dir, lg, create)) != 0)
+	if ((r = open_dir(c->dir, lg, create, &c->dfd)) != 0)
 		goto out;
 	*out = c;
 	c = NULL;
@@ -178,7 +191,8 @@ void
 pj_meta_init(struct pj_meta *m)
 {
 	memset(m, 0, sizeof(*m));
-	m->attempt_at = m->fetched = m->fresh_until = m->kid_miss_at = m->failed_at = -1;
+	m->attempt_at = m->fetched = m->max_age = m->fresh_until = m->kid_miss_at = m->failed_at = -1;
+	m->jitter = -1;
 }
 
 void
@@ -188,29 +202,52 @@ pj_meta_clear(struct pj_meta *m)
 	pj_meta_init(m);
 }
 
-int
-pj_meta_copy(struct pj_meta *dst, const struct pj_meta *src)
+const char *
+pj_meta_cause_name(enum pj_meta_cause cause)
 {
-	pj_meta_clear(dst);
-	*dst = *src;
-	dst->jwks_uri = NULL;
-	if (src->jwks_uri != NULL && (dst->jwks_uri = strdup(src->jwks_uri)) == NULL)
-		return PJ_ERR_NOMEM;
-	return 0;
+	return (unsigned)cause < PJ_CAUSE_COUNT ? causes[cause] : "";
 }
 
+long
+pj_meta_lifetime(const struct pj_meta *m, long cache_ttl)
+{
+	if (cache_ttl > 0)
+		return cache_ttl;
+	if (m->max_age >= 0)
+		return m->max_age < TTL_MIN ? TTL_MIN : m->max_age > TTL_MAX ? TTL_MAX : (long)m->max_age;
+	return TTL_DEFAULT;
+}
+
+int64_t
+pj_meta_fresh_deadline(const struct pj_meta *m, long cache_ttl)
+{
+	int64_t t;
+
+	if (m->fetched < 0)
+		return -1;
+	if (m->jitter < 0)
+		return m->fresh_until;	/* an older writer's .meta */
+	t = pj_meta_lifetime(m, cache_ttl);
+	/* now < fetched + T - T*j/10^6 holds for a whole now exactly when
+	 * now < fetched + T - floor(T*j/10^6). */
+	return m->fetched + t - t * m->jitter / PJ_JITTER_SCALE;
+}
+
+long
+pj_meta_jitter_draw(void)
+{
+	return (long)randombytes_uniform(PJ_JITTER_MAX + 1);
+}
+
+/* Times we wrote: canonical digits; 18 of them, so adding a lifetime
+ * cannot overflow. */
 static int
 parse_time(const char *s, size_t len, int64_t *out)
 {
-	int64_t v = 0;
+	long long v;
 
-	if (len == 0 || len > 18 || (len > 1 && s[0] == '0'))
+	if (pj_num_parse(s, len, 0, TIME_MAX, PJ_NUM_CANONICAL, &v) != 0)
 		return -1;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
 	*out = v;
 	return 0;
 }
@@ -226,63 +263,94 @@ pj_cache_uri_ok(const char *s, size_t len)
 	return 1;
 }
 
-/* Strict: every line "key=value\n", keys known and once, values well formed. */
+enum { MK_ATTEMPT_AT, MK_ATTEMPT_CAUSE, MK_FETCHED, MK_MAX_AGE, MK_JITTER, MK_FRESH_UNTIL,
+	MK_KID_MISS_AT, MK_FAILED_AT, MK_JWKS_URI, MK_COUNT };
+static const char *const meta_keys[MK_COUNT] = {"attempt_at", "attempt_cause", "fetched", "max_age",
+	"jitter", "fresh_until", "kid_miss_at", "failed_at", "jwks_uri"};
+
+/* Strict: every line "key=value\n", known keys once and well formed;
+ * unknown keys (a newer writer's) are skipped. */
 static const char *
 parse_meta(const char *buf, size_t len, struct pj_meta *m)
 {
 	const char *p = buf, *end = buf + len, *nl, *eq, *v;
 	unsigned seen = 0;
-	size_t klen, vlen;
+	size_t klen, vlen, i;
+	long long n;
 
 	if (len == 0)
 		return "empty";
-	while (p < end) {
+	for (; p < end; p = nl + 1) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			return "truncated (no final newline)";
-		if ((eq = memchr(p, '=', (size_t)(nl - p))) == NULL)
-			return "a line without '='";
+		if ((eq = memchr(p, '=', (size_t)(nl - p))) == NULL || eq == p)
+			return "a line without 'key='";
 		klen = (size_t)(eq - p);
 		v = eq + 1;
 		vlen = (size_t)(nl - v);
-#define KEY(name, bit) (klen == sizeof(name) - 1 && memcmp(p, name, klen) == 0 && \
-	    !(seen & (bit)) && (seen |= (bit)))
-		if (KEY("attempt_at", 1u)) {
+		for (i = 0; i < MK_COUNT; i++)
+			if (strlen(meta_keys[i]) == klen && memcmp(meta_keys[i], p, klen) == 0)
+				break;
+		if (i == MK_COUNT)
+			continue;
+		if (seen & (1u << i))
+			return "a repeated key";
+		seen |= 1u << i;
+		switch (i) {
+		case MK_ATTEMPT_AT:
 			if (parse_time(v, vlen, &m->attempt_at) != 0)
 				return "bad attempt_at";
-		} else if (KEY("attempt_cause", 2u)) {
-			size_t i;
+			break;
+		case MK_ATTEMPT_CAUSE: {
+			size_t c;
 
-			for (i = 0; i < sizeof(causes) / sizeof(causes[0]); i++)
-				if (strlen(causes[i]) == vlen && memcmp(causes[i], v, vlen) == 0)
+			for (c = 0; c < PJ_CAUSE_COUNT; c++)
+				if (strlen(causes[c]) == vlen && memcmp(causes[c], v, vlen) == 0)
 					break;
-			if (i == sizeof(causes) / sizeof(causes[0]))
+			if (c == PJ_CAUSE_COUNT)
 				return "bad attempt_cause";
 			memcpy(m->attempt_cause, v, vlen);
 			m->attempt_cause[vlen] = '\0';
-		} else if (KEY("fetched", 4u)) {
+			break;
+		}
+		case MK_FETCHED:
 			if (parse_time(v, vlen, &m->fetched) != 0)
 				return "bad fetched";
-		} else if (KEY("fresh_until", 8u)) {
+			break;
+		case MK_MAX_AGE:
+			if (!(vlen == 1 && v[0] == '-') && parse_time(v, vlen, &m->max_age) != 0)
+				return "bad max_age";
+			break;
+		case MK_JITTER:
+			if (pj_num_parse(v, vlen, 0, PJ_JITTER_MAX, PJ_NUM_CANONICAL, &n) != 0)
+				return "bad jitter";
+			m->jitter = (long)n;
+			break;
+		case MK_FRESH_UNTIL:
 			if (parse_time(v, vlen, &m->fresh_until) != 0)
 				return "bad fresh_until";
-		} else if (KEY("kid_miss_at", 16u)) {
+			break;
+		case MK_KID_MISS_AT:
 			if (parse_time(v, vlen, &m->kid_miss_at) != 0)
 				return "bad kid_miss_at";
-		} else if (KEY("failed_at", 32u)) {
+			break;
+		case MK_FAILED_AT:
 			if (parse_time(v, vlen, &m->failed_at) != 0)
 				return "bad failed_at";
-		} else if (KEY("jwks_uri", 64u)) {
+			break;
+		default:
 			if (!pj_cache_uri_ok(v, vlen))
 				return "bad jwks_uri";
 			if ((m->jwks_uri = strndup(v, vlen)) == NULL)
 				return "out of memory";
-		} else
-			return "unknown or repeated key";
-#undef KEY
-		p = nl + 1;
+			break;
+		}
 	}
-	if ((m->fetched >= 0) != (m->fresh_until >= 0))
-		return "fetched without fresh_until, or the reverse";
+	if (!(seen & (1u << MK_MAX_AGE)) != !(seen & (1u << MK_JITTER)))
+		return "max_age without jitter, or the reverse";
+	/* A fetch time and something to judge it by, or neither. */
+	if ((m->fetched >= 0) != (m->fresh_until >= 0 || m->jitter >= 0))
+		return "fetched without fresh_until or jitter, or the reverse";
 	if ((m->attempt_at >= 0) != (m->attempt_cause[0] != '\0'))
 		return "attempt_at without attempt_cause, or the reverse";
 	return NULL;
@@ -298,7 +366,7 @@ pj_cache_read_meta(struct pj_cache *c, const struct pj_log *lg, struct pj_meta *
 
 	pj_meta_init(m);
 	*bad = 0;
-	if (pj_open_safely(c->meta_path, 0, &fd, &why) != 0) {
+	if (pj_trust_openat(c->dfd, c->meta_name, PJ_TRUST_FILE, PJ_TRUST_RDONLY, &fd, &why) != 0) {
 		if (errno == ENOENT)
 			return 0;
 		goto bad;
@@ -331,7 +399,7 @@ pj_cache_open_jwks(struct pj_cache *c, const struct pj_log *lg, int *fd)
 	const char *why = NULL;
 
 	*fd = -1;
-	if (pj_open_safely(c->jwks_path, 0, fd, &why) != 0) {
+	if (pj_trust_openat(c->dfd, c->jwks_name, PJ_TRUST_FILE, PJ_TRUST_RDONLY, fd, &why) != 0) {
 		if (errno == ENOENT)
 			return PJ_ERR_KEYS_UNAVAILABLE;
 		pj_log(lg, LOG_WARNING, "cache file %s: %s: not trusted (a good fetch replaces it)",
@@ -369,22 +437,25 @@ pj_cache_read_jwks(struct pj_cache *c, const struct pj_log *lg, char **buf, size
 	return r;
 }
 
-/* A temporary file in the same folder, mode 0644, synced, renamed. */
+/* A temporary file in the same folder (a fresh random name, O_EXCL), mode
+ * 0644, synced, renamed into place: all relative to the checked folder. */
 static int
-write_atomic(struct pj_cache *c, const struct pj_log *lg, const char *path, const char *buf,
-    size_t len)
+write_atomic(struct pj_cache *c, const struct pj_log *lg, const char *path, const char *name,
+    const char *buf, size_t len)
 {
-	size_t n = strlen(c->dir) + strlen(c->hex) + 16, off = 0;
-	char *tmp = NULL;
+	unsigned char rnd[8];
+	char tmp[1 + PJ_CACHE_HEX_LEN + 1 + 2 * sizeof(rnd) + 1];
+	size_t off = 0;
 	ssize_t w;
 	int fd = -1, r = PJ_ERR_INTERNAL;
 
-	if ((tmp = malloc(n)) == NULL)
-		return PJ_ERR_NOMEM;
-	snprintf(tmp, n, "%s/.%s.XXXXXX", c->dir, c->hex);
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+	randombytes_buf(rnd, sizeof(rnd));
+	snprintf(tmp, sizeof(tmp), ".%s.", c->hex);
+	sodium_bin2hex(tmp + 2 + PJ_CACHE_HEX_LEN, 2 * sizeof(rnd) + 1, rnd, sizeof(rnd));
+	fd = openat(c->dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
+	    0600);
+	if (fd < 0) {
 		pj_log(lg, LOG_ERR, "cache_dir %s: cannot create a file: %s", c->dir, strerror(errno));
-		free(tmp);
 		return PJ_ERR_INTERNAL;
 	}
 	if (fchmod(fd, 0644) != 0)
@@ -404,7 +475,7 @@ write_atomic(struct pj_cache *c, const struct pj_log *lg, const char *path, cons
 		goto fail;
 	}
 	fd = -1;
-	if (rename(tmp, path) != 0)
+	if (renameat(c->dfd, tmp, c->dfd, name) != 0)
 		goto fail;
 	r = 0;
 	goto out;
@@ -412,9 +483,8 @@ fail:
 	pj_log(lg, LOG_ERR, "cache file %s: cannot write: %s", path, strerror(errno));
 	if (fd >= 0)
 		close(fd);
-	unlink(tmp);
+	unlinkat(c->dfd, tmp, 0);
 out:
-	free(tmp);
 	return r;
 }
 
@@ -429,7 +499,18 @@ pj_cache_write_meta(struct pj_cache *c, const struct pj_log *lg, const struct pj
 		ADD("attempt_at=%" PRId64 "\nattempt_cause=%s\n", m->attempt_at, m->attempt_cause);
 	if (m->kid_miss_at >= 0)
 		ADD("kid_miss_at=%" PRId64 "\n", m->kid_miss_at);
-	if (m->fetched >= 0)
+	if (m->fetched >= 0 && m->jitter >= 0) {
+		/* Integers only (PRId64, %ld): the same bytes whatever the locale. */
+		ADD("fetched=%" PRId64 "\n", m->fetched);
+		if (m->max_age >= 0)
+			ADD("max_age=%" PRId64 "\n", m->max_age);
+		else
+			ADD("max_age=-\n");
+		ADD("jitter=%ld\n", m->jitter);
+		/* Kept for one release: the previous version judges by it. */
+		if (m->fresh_until >= 0)
+			ADD("fresh_until=%" PRId64 "\n", m->fresh_until);
+	} else if (m->fetched >= 0)
 		ADD("fetched=%" PRId64 "\nfresh_until=%" PRId64 "\n", m->fetched, m->fresh_until);
 	if (m->failed_at >= 0)
 		ADD("failed_at=%" PRId64 "\n", m->failed_at);
@@ -438,60 +519,53 @@ pj_cache_write_meta(struct pj_cache *c, const struct pj_log *lg, const struct pj
 #undef ADD
 	if (n >= sizeof(buf))
 		return PJ_ERR_INTERNAL;
-	return write_atomic(c, lg, c->meta_path, buf, n);
+	return write_atomic(c, lg, c->meta_path, c->meta_name, buf, n);
 }
 
 int
 pj_cache_write_jwks(struct pj_cache *c, const struct pj_log *lg, const char *buf, size_t len)
 {
-	return write_atomic(c, lg, c->jwks_path, buf, len);
+	return write_atomic(c, lg, c->jwks_path, c->jwks_name, buf, len);
 }
 
 /* ---------------------------------------------------------------- .lock */
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
 
 int
 pj_cache_lock(struct pj_cache *c, const struct pj_log *lg, const struct timespec *deadline)
 {
 	struct stat st, lst;
+	const char *why = NULL;
 	long left;
 	int fd = -1;
 
 	if (c->lockfd >= 0)
 		return 0;
 	for (int tries = 0; tries < LOCK_TRIES; tries++) {
-		fd = open(c->lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-		if (fd < 0 && errno == ELOOP) {
-			pj_log(lg, LOG_WARNING, "cache file %s: is a symbolic link: not trusted, replaced",
-			    c->lock_path);
-			if (unlink(c->lock_path) != 0 && errno != ENOENT)
+		if (pj_trust_openat(c->dfd, c->lock_name, PJ_TRUST_FILE, PJ_TRUST_LOCK, &fd,
+		    &why) != 0) {
+			if (!pj_trust_refused(errno)) {
+				pj_log(lg,
+				    errno == EACCES || errno == EROFS ? LOG_DEBUG : LOG_WARNING,
+				    "cache file %s: cannot open for writing (%s): "
+				    "reading the cache only", c->lock_path, why);
 				return PJ_ERR_CONFIG;
+			}
+			pj_log(lg, LOG_WARNING, "cache file %s: %s: not trusted, replaced",
+			    c->lock_path, why);
+			if (unlinkat(c->dfd, c->lock_name, 0) != 0 && errno != ENOENT)
+				goto fail;
 			continue;
-		}
-		if (fd < 0) {
-			pj_log(lg, errno == EACCES || errno == EROFS || errno == EPERM ? LOG_DEBUG : LOG_WARNING,
-			    "cache file %s: cannot open for writing (%s): reading the cache only",
-			    c->lock_path, strerror(errno));
-			return PJ_ERR_CONFIG;
 		}
 		if (fstat(fd, &st) != 0)
 			goto fail;
 		/* Nobody else may even open it: an open file can be locked. */
-		if (!S_ISREG(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()) ||
-		    (st.st_mode & 077) != 0) {
-			pj_log(lg, LOG_WARNING, "cache file %s: %s: not trusted, replaced", c->lock_path,
-			    !S_ISREG(st.st_mode) ? "not a regular file" :
-			    (st.st_mode & 077) != 0 ? "open to group or other" :
-			    "not owned by root or the current user");
-			if (lstat(c->lock_path, &lst) == 0 && lst.st_ino == st.st_ino &&
-			    lst.st_dev == st.st_dev && unlink(c->lock_path) != 0)
+		if ((st.st_mode & 077) != 0) {
+			pj_log(lg, LOG_WARNING,
+			    "cache file %s: open to group or other: not trusted, replaced",
+			    c->lock_path);
+			if (fstatat(c->dfd, c->lock_name, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    lst.st_ino == st.st_ino && lst.st_dev == st.st_dev &&
+			    unlinkat(c->dfd, c->lock_name, 0) != 0)
 				goto fail;
 			close(fd);
 			fd = -1;
@@ -508,10 +582,11 @@ pj_cache_lock(struct pj_cache *c, const struct pj_log *lg, const struct timespec
 				close(fd);
 				return PJ_ERR_KEYS_UNAVAILABLE;
 			}
-			sleep_ms(left < LOCK_POLL_MS ? left : LOCK_POLL_MS);
+			pj_sleep_ms(left < LOCK_POLL_MS ? left : LOCK_POLL_MS);
 		}
 		/* Still the file at that name (not replaced while we waited)? */
-		if (lstat(c->lock_path, &lst) == 0 && lst.st_ino == st.st_ino && lst.st_dev == st.st_dev) {
+		if (fstatat(c->dfd, c->lock_name, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    lst.st_ino == st.st_ino && lst.st_dev == st.st_dev) {
 			c->lockfd = fd;
 			return 0;
 		}

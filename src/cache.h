@@ -1,4 +1,4 @@
-/* The on-disk JWKS cache under cache_dir (CONTRACT section 4): one .jwks,
+/* The on-disk JWKS cache under cache_dir (pam_jwt(8), The cache): one .jwks,
  * .meta and .lock per key source and trust anchor. */
 #ifndef PJ_CACHE_H
 #define PJ_CACHE_H
@@ -14,12 +14,22 @@
 #define PJ_CACHE_JWKS_MAX ((size_t)1024 * 1024)
 #define PJ_CACHE_URI_MAX 8191
 
+/* The causes of a fetch attempt, as .meta's attempt_cause names them. */
+enum pj_meta_cause { PJ_CAUSE_EMPTY, PJ_CAUSE_EXPIRED, PJ_CAUSE_KID_MISS, PJ_CAUSE_REFRESH, PJ_CAUSE_COUNT };
+
+/* Jitter is in millionths of the lifetime, drawn at each fetch: hosts that
+ * fetched together expire over [0.9 T, T], not at once. */
+#define PJ_JITTER_MAX 99999
+#define PJ_JITTER_SCALE 1000000
+
 /* .meta: key=value lines. Times are seconds since the epoch, -1 when absent. */
 struct pj_meta {
 	int64_t attempt_at;
 	char attempt_cause[16];	/* "" when absent */
 	int64_t fetched;
-	int64_t fresh_until;
+	int64_t max_age;	/* the response's Cache-Control max-age; -1: none ("-") */
+	long jitter;		/* 0 to PJ_JITTER_MAX; -1 when absent (an older writer) */
+	int64_t fresh_until;	/* the writer's own deadline, for older readers */
 	int64_t kid_miss_at;
 	int64_t failed_at;
 	char *jwks_uri;		/* the discovered one; NULL when absent; owned */
@@ -38,7 +48,6 @@ struct pj_cache;
 int pj_cache_open(const struct pj_config *cfg, const struct pj_log *lg, int create,
     struct pj_cache **out);
 void pj_cache_close(struct pj_cache *c);
-const char *pj_cache_name(const struct pj_cache *c);	/* the hex name */
 const char *pj_cache_jwks_path(const struct pj_cache *c);
 
 /* An https URL the helper will take: printable ASCII, no spaces, bounded. */
@@ -49,13 +58,27 @@ void pj_hash_hex(const void *buf, size_t len, char hex[PJ_CACHE_HEX_LEN + 1]);
 
 void pj_meta_init(struct pj_meta *m);
 void pj_meta_clear(struct pj_meta *m);
-/* Copy src into dst (dst cleared first); PJ_ERR_NOMEM. */
-int pj_meta_copy(struct pj_meta *dst, const struct pj_meta *src);
+const char *pj_meta_cause_name(enum pj_meta_cause cause);
+
+/*
+ * Freshness, judged by each reader with its own cache_ttl (0: unset), so
+ * that no line's settings shorten or stretch another's. The lifetime T is
+ * cache_ttl when set; else max_age clamped to [60, 86400]; else 3600. The
+ * set is fresh while now < the deadline, fetched + T - T * jitter / 10^6
+ * (rounded so that the comparison is exact); stale_max counts from it. A
+ * .meta of an older writer (no jitter) has its fresh_until. -1: never
+ * fetched.
+ */
+long pj_meta_lifetime(const struct pj_meta *m, long cache_ttl);
+int64_t pj_meta_fresh_deadline(const struct pj_meta *m, long cache_ttl);
+/* A jitter for a new fetch: uniform over [0, PJ_JITTER_MAX] (libsodium). */
+long pj_meta_jitter_draw(void);
 
 /*
  * Read .meta into m (initialised here). A missing file is an empty meta
- * (0). A file that fails the owner/mode rule, or is truncated or garbage,
- * is reported through lg and read as empty; *bad is set then.
+ * (0). Keys it does not know are skipped (a newer writer's). A file that
+ * fails the owner/mode rule, or is truncated or garbage, is reported
+ * through lg and read as empty; *bad is set then.
  */
 int pj_cache_read_meta(struct pj_cache *c, const struct pj_log *lg, struct pj_meta *m, int *bad);
 /*

@@ -17,6 +17,8 @@
 #include "conf.h"
 #include "err.h"
 #include "log.h"
+#include "num.h"
+#include "trust.h"
 #include "user.h"
 #include "usermap.h"
 #include "util.h"
@@ -70,7 +72,7 @@ static const struct conf_key {
 	[KEY_USER_CLAIM] = {"user_claim", K_CLAIM, F(user_claim), 0, 0},
 	[KEY_USER_MAP] = {"user_map", K_MAP, F(user_map_path), 0, 0},
 	[KEY_REQUIRE_CLAIM] = {"require_claim", K_REQ, 0, 0, 0},
-	[KEY_LEEWAY] = {"leeway", K_NUM, F(leeway), 0, 600},
+	[KEY_LEEWAY] = {"leeway", K_NUM, F(leeway), 0, PJ_LEEWAY_MAX},
 	[KEY_MAX_LIFETIME] = {"max_lifetime", K_NUM, F(max_lifetime), 1, 2592000},
 	[KEY_JTI_REPLAY] = {"jti_replay", K_FLAG, F(jti_replay), 0, 0},
 	[KEY_STATE_DIR] = {"state_dir", K_DIR, F(state_dir), 0, 0, SC_GLOBAL},
@@ -163,27 +165,6 @@ set_str(struct pj_config *cfg, const struct conf_key *k, const char *v)
 		return PJ_ERR_NOMEM;
 	free(*slot);
 	*slot = d;
-	return 0;
-}
-
-/* Decimal digits only: no sign, no spaces; out of range before overflow. */
-static int
-parse_num(const char *s, long min, long max, long *out)
-{
-	long v = 0;
-
-	if (*s == '\0')
-		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		v = v * 10 + (*s - '0');
-		if (v > max)
-			return -2;
-	}
-	if (v < min)
-		return -2;
-	*out = v;
 	return 0;
 }
 
@@ -461,6 +442,7 @@ conf_set(struct ps *ps, char *key, char *val)
 	struct pj_config *cfg = ps->cfg;
 	const struct conf_key *k = NULL;
 	char e[PJ_ESC_MAX];
+	long long num;
 	int i, rc;
 
 	for (i = 0; i < KEY_COUNT; i++) {
@@ -531,12 +513,13 @@ conf_set(struct ps *ps, char *key, char *val)
 	case K_CONFIG:
 		return 0;	/* read before the arguments are applied */
 	case K_NUM:
-		if ((rc = parse_num(val, k->min, k->max, (long *)(void *)((char *)cfg + k->off))) != 0) {
+		if ((rc = pj_num_parse(val, strlen(val), k->min, k->max, 0, &num)) != 0) {
 			conf_err(ps, key, ps->line, "\"%s\": %s %ld to %ld", pj_escape(e, val, strlen(val)),
-			    rc == -1 ? "not a plain decimal number; expected" : "out of range", k->min,
-			    k->max);
+			    rc == PJ_ERR_MALFORMED ? "not a plain decimal number; expected" : "out of range",
+			    k->min, k->max);
 			return PJ_ERR_CONFIG;
 		}
+		*(long *)(void *)((char *)cfg + k->off) = (long)num;
 		return 0;
 	case K_ISSUER:
 	case K_URL:
@@ -777,26 +760,22 @@ conf_file(struct ps *ps, int fd, const char *path)
 	return conf_text(ps, buf, len);
 }
 
-/* Where it exists: not a symlink, the right type, owner root or us, not
- * writable by group or other (the rule pj_open_safely applies on open).
- * A jwks_file of the wrong type is judged when used: it cannot be read, so
- * keys_unavailable (a sync job may still be putting it in place). */
+/* The trust rule (trust.h) for a path option that exists, checked without
+ * reading it (O_PATH: a non-root pam_jwt_check need not read a root-only
+ * file it never opens). NULL when it passes or does not exist: a missing
+ * folder is created when used, a missing jwks_file is keys_unavailable, and
+ * a missing ca_file or fetch_helper is judged when the keys are wanted. */
 static const char *
-path_check(const char *path, int want_dir, int type_is_error)
+path_check(const char *path, int type)
 {
-	struct stat st;
+	const char *why = NULL;
+	int fd = -1;
 
-	if (lstat(path, &st) != 0)
-		return NULL;	/* missing or unreachable: judged when used */
-	if (S_ISLNK(st.st_mode))
-		return "is a symbolic link";
-	if (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
-		return !type_is_error ? NULL : want_dir ? "not a directory" : "not a regular file";
-	if (st.st_uid != 0 && st.st_uid != geteuid())
-		return "not owned by root or the current user";
-	if (st.st_mode & (S_IWGRP | S_IWOTH))
-		return "writable by group or other";
-	return NULL;
+	if (pj_trust_open(path, type, PJ_TRUST_PATH, &fd, &why) == 0) {
+		close(fd);
+		return NULL;
+	}
+	return pj_trust_refused(errno) ? why : NULL;
 }
 
 /* fetch_user is never uid 0, whatever its name. A failed lookup is not an
@@ -923,15 +902,16 @@ conf_env(struct ps *ps, int reused)
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		const struct conf_key *k = &keys[paths[i]];
 		const char *p = *str_slot(cfg, k);
+		int type = k->kind == K_DIR ? PJ_TRUST_DIR : PJ_TRUST_FILE;
 
-		if (p != NULL && (why = path_check(p, k->kind == K_DIR, paths[i] != KEY_JWKS_FILE)) != NULL) {
+		if (p != NULL && (why = path_check(p, type)) != NULL) {
 			conf_err(ps, k->name, ps->from[paths[i]], "%s: %s", p, why);
 			return PJ_ERR_CONFIG;
 		}
 	}
 	if (cfg->user_map_path == NULL)
 		return 0;
-	if (pj_open_safely(cfg->user_map_path, 0, &fd, &why) != 0) {
+	if (pj_trust_open(cfg->user_map_path, PJ_TRUST_FILE, PJ_TRUST_RDONLY, &fd, &why) != 0) {
 		conf_err(ps, "user_map", ps->from[KEY_USER_MAP], "%s: %s", cfg->user_map_path, why);
 		return PJ_ERR_CONFIG;
 	}
@@ -1199,7 +1179,7 @@ pj_configs_load(int argc, const char **argv, int mode, const struct pj_log *lg,
 	if (argc < 0 || (argc > 0 && argv == NULL) || (mode != PJ_CONF_MODULE && mode != PJ_CONF_TOOL))
 		return PJ_ERR_INTERNAL;
 	if ((file = config_file_arg(argc, argv)) != NULL) {
-		if (pj_open_safely(file, 0, &fd, &why) != 0) {
+		if (pj_trust_open(file, PJ_TRUST_FILE, PJ_TRUST_RDONLY, &fd, &why) != 0) {
 			struct ps ep = {.lg = lg};
 
 			conf_err(&ep, "config", FROM_ARGS, "%s: %s", file, why);

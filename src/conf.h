@@ -10,6 +10,10 @@
 #include "log.h"
 #include "reuse.h"
 
+/* The largest leeway= a line may set: a one-time record blocks every line
+ * sharing the store until exp plus this, whatever their leeway. */
+#define PJ_LEEWAY_MAX 600
+
 struct pj_usermap;
 
 struct pj_claim_req {

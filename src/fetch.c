@@ -1,11 +1,13 @@
-/* The module side of fetching: spawn pam_jwt_fetch as fetch_user on three
- * pipes, bound it in time and size, judge what comes back. No libcurl here,
+/* The module side of fetching: spawn pam_jwt_fetch with no id 0 and no
+ * capability on three pipes, collect its output within the deadline and a
+ * size bound, reap it or kill it, judge what came back. No libcurl here,
  * and no signal disposition is ever changed (threaded hosts: sshd, sudo). */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -14,15 +16,21 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
+
 #include "cache.h"
 #include "err.h"
 #include "fetch.h"
+#include "num.h"
+#include "trust.h"
+#include "user.h"
 #include "util.h"
 
 #define CA_MAX ((size_t)1024 * 1024)
@@ -30,8 +38,35 @@
 #define STATUS_LINE_MAX 32
 #define OUT_MAX (PJ_FETCH_MAX_BYTES + STATUS_LINE_MAX)
 #define ERR_MAX 512
-#define PW_BUF_MAX ((size_t)1024 * 1024)
+#define GROUPS_MAX 65536	/* the kernel's NGROUPS_MAX */
 #define WAIT_POLL_MS 2
+#define HELPER_FD 3		/* where the child holds the helper for execveat */
+/* The child's own exit codes, before the helper runs. */
+#define CHILD_NOSTART 127	/* descriptors, parent gone, exec failed */
+#define CHILD_PRIVS 126		/* an id 0 or a capability would have stayed */
+
+/* Who runs the helper, all made before fork: no name service and no
+ * malloc in the child. */
+struct ids {
+	int as_user;		/* 1: fetch_user's ids; 0: our effective ones */
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;		/* as_user: fetch_user's groups, for setgroups */
+	size_t ngroups;
+	gid_t *check;		/* room for getgroups() in the child */
+	size_t ncheck;
+};
+
+/* One run of the helper, as seen by the parent. */
+struct run {
+	pid_t pid;
+	int pidfd, out, err;	/* -1 when none or closed */
+	char *obuf;
+	size_t olen, ocap, elen;
+	char ebuf[ERR_MAX + 1];	/* the start of its stderr */
+	char msg[PJ_ESC_MAX];	/* room for the reason that is logged */
+	int status, reaped, killed;	/* reaped: 1 waited, -1 ECHILD, 0 not yet */
+};
 
 void
 pj_fetch_out_clear(struct pj_fetch_out *o)
@@ -51,7 +86,7 @@ pj_fetch_read_ca(const struct pj_config *cfg, const struct pj_log *lg, char **bu
 	*len = 0;
 	if (cfg->ca_file == NULL)
 		return 0;
-	if (pj_open_safely(cfg->ca_file, 0, &fd, &why) != 0) {
+	if (pj_trust_open(cfg->ca_file, PJ_TRUST_FILE, PJ_TRUST_RDONLY, &fd, &why) != 0) {
 		pj_log(lg, LOG_ERR, "ca_file %s: %s", cfg->ca_file, why);
 		return PJ_ERR_KEYS_UNAVAILABLE;
 	}
@@ -70,109 +105,248 @@ pj_fetch_read_ca(const struct pj_config *cfg, const struct pj_log *lg, char **bu
 	return r;
 }
 
-/* Who runs the helper: fetch_user (default _pam_jwt, else nobody) when we
- * are root, never uid 0; ourselves otherwise. */
+static void
+ids_clear(struct ids *ids)
+{
+	free(ids->groups);
+	free(ids->check);
+	memset(ids, 0, sizeof(*ids));
+}
+
+/* fetch_user's groups (its primary group among them), looked up here:
+ * initgroups in the child would call the name service after fork. */
 static int
-fetch_identity(const struct pj_config *cfg, const struct pj_log *lg, int *do_switch, uid_t *uid,
-    gid_t *gid)
+user_groups(const char *name, gid_t gid, const struct pj_log *lg, struct ids *ids)
+{
+	gid_t *g = NULL, *ng;
+	int n = 32, want;
+
+	for (;;) {
+		if ((ng = reallocarray(g, (size_t)n, sizeof(*g))) == NULL) {
+			free(g);
+			return PJ_ERR_NOMEM;
+		}
+		g = ng;
+		want = n;
+		if (getgrouplist(name, gid, g, &want) >= 0)
+			break;
+		if (want <= n || want > GROUPS_MAX) {
+			free(g);
+			pj_log(lg, LOG_ERR, "fetch_user %s: cannot list its groups", name);
+			return PJ_ERR_KEYS_UNAVAILABLE;
+		}
+		n = want;
+	}
+	ids->groups = g;
+	ids->ngroups = (size_t)want;
+	return 0;
+}
+
+/* fetch_user (default _pam_jwt, else nobody), its ids and its groups. */
+static int
+user_ids(const struct pj_config *cfg, const struct pj_log *lg, struct ids *ids)
 {
 	static const char *const defaults[] = {"_pam_jwt", "nobody"};
 	const char *names[2];
-	struct passwd pw, *res = NULL;
-	size_t n = 0, cap = 16384;
-	char *buf = NULL, *nb;
-	int e = 0;
+	struct passwd pw;
+	size_t n = 0, i;
+	char *buf = NULL;
+	int r = PJ_ERR_USER_UNKNOWN;
 
-	*do_switch = 0;
-	if (geteuid() != 0)
-		return 0;
 	if (cfg->fetch_user != NULL)
 		names[n++] = cfg->fetch_user;
 	else {
 		names[n++] = defaults[0];
 		names[n++] = defaults[1];
 	}
-	for (size_t i = 0; i < n && res == NULL; i++) {
-		for (;;) {
-			if ((nb = realloc(buf, cap)) == NULL) {
-				free(buf);
-				return PJ_ERR_NOMEM;
-			}
-			buf = nb;
-			e = getpwnam_r(names[i], &pw, buf, cap, &res);
-			if (e != ERANGE || cap >= PW_BUF_MAX)
-				break;
-			cap *= 4;
-		}
-	}
-	free(buf);	/* uid and gid are copied below; the strings are not used */
-	if (res == NULL) {
-		pj_log(lg, LOG_ERR, "fetch_user %s: no such user%s%s", names[n - 1],
-		    e != 0 ? ": " : "", e != 0 ? strerror(e) : "");
+	for (i = 0; i < n && (r = pj_user_lookup(names[i], &pw, &buf)) != 0; i++)
+		if (r == PJ_ERR_NOMEM)
+			return r;
+	if (r != 0) {
+		pj_log(lg, LOG_ERR, "fetch_user %s: %s", names[n - 1],
+		    r == PJ_ERR_USER_UNKNOWN ? "no such user" : "user lookup failed");
 		return PJ_ERR_KEYS_UNAVAILABLE;
 	}
-	if (pw.pw_uid == 0) {
-		pj_log(lg, LOG_ERR, "fetch_user: never a user with uid 0");
+	ids->uid = pw.pw_uid;
+	ids->gid = pw.pw_gid;
+	r = user_groups(pw.pw_name, pw.pw_gid, lg, ids);
+	free(buf);
+	return r;
+}
+
+/* fetch_user when any of our user ids is 0 (sshd, sudo, a daemon that
+ * dropped only its effective id); else the effective ids. Whether that
+ * leaves an id 0 or a capability is judged in the child (child_check). */
+static int
+fetch_identity(const struct pj_config *cfg, const struct pj_log *lg, struct ids *ids)
+{
+	uid_t ru, eu, su;
+	size_t need;
+	int n, r;
+
+	memset(ids, 0, sizeof(*ids));
+	if (getresuid(&ru, &eu, &su) != 0 || (n = getgroups(0, NULL)) < 0) {
+		pj_log(lg, LOG_ERR, "fetch: cannot read our own ids: %s", strerror(errno));
 		return PJ_ERR_KEYS_UNAVAILABLE;
 	}
-	*uid = pw.pw_uid;
-	*gid = pw.pw_gid;
-	*do_switch = 1;
+	if (ru == 0 || eu == 0 || su == 0) {
+		ids->as_user = 1;
+		if ((r = user_ids(cfg, lg, ids)) != 0)
+			return r;
+	} else {
+		ids->uid = eu;
+		ids->gid = getegid();
+	}
+	need = (size_t)n > ids->ngroups ? (size_t)n : ids->ngroups;
+	ids->ncheck = need > 0 ? need : 1;
+	if ((ids->check = calloc(ids->ncheck, sizeof(*ids->check))) == NULL)
+		return PJ_ERR_NOMEM;
 	return 0;
 }
 
-/* In the child, before execve: only async-signal-safe calls. */
+/* The helper as a descriptor, by the trust rule (trust.h), O_PATH: a 0711
+ * helper is runnable, not readable, by a non-root caller, and what was
+ * checked is what execveat runs. */
+static int
+open_helper(const char *path, int *fd, const char **why)
+{
+	if (pj_trust_open(path, PJ_TRUST_FILE, PJ_TRUST_PATH, fd, why) != 0)
+		return PJ_ERR_KEYS_UNAVAILABLE;
+	return 0;
+}
+
+/* In the child, before exec: only async-signal-safe calls. */
 static void __attribute__((noreturn))
-child_die(const char *msg)
+child_die(int code, const char *msg)
 {
 	size_t n = strlen(msg);
 
 	if (write(STDERR_FILENO, msg, n) < 0)
-		_exit(127);
-	_exit(127);
+		_exit(code);
+	_exit(code);
 }
 
-static void __attribute__((noreturn))
-child(int fds[3], int do_switch, uid_t uid, gid_t gid, const char *path, char **argv)
+/* The pipes on 0-2, the helper on HELPER_FD (close-on-exec), nothing else.
+ * Any of them may sit on 0-3 already (a host with stdin closed): lift them
+ * all above first, then place them. */
+static int
+child_fds(const int fds[3], int hfd)
 {
-	static char *envp[] = {NULL};
 	struct rlimit rl;
-	int hi[3];
+	int hi[4];
 
-	/* Any end may be 0-2 already (a host with stdin closed): lift them
-	 * above 2 first, then place them. */
-	for (int i = 0; i < 3; i++)
-		if ((hi[i] = fcntl(fds[i], F_DUPFD, 3)) < 0)
-			_exit(127);
+	for (int i = 0; i < 4; i++)
+		if ((hi[i] = fcntl(i < 3 ? fds[i] : hfd, F_DUPFD_CLOEXEC, HELPER_FD + 1)) < 0)
+			return -1;
 	for (int i = 0; i < 3; i++)
 		if (dup2(hi[i], i) != i)
-			_exit(127);
+			return -1;
+	if (dup3(hi[3], HELPER_FD, O_CLOEXEC) != HELPER_FD)
+		return -1;
 	/* No other descriptor of the host crosses into the helper. */
 #ifdef SYS_close_range
-	if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0)
+	if (syscall(SYS_close_range, (unsigned)HELPER_FD + 1, ~0U, 0U) != 0)
 #endif
 	{
 		unsigned long max = 65536;
 
 		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (1UL << 20))
 			max = (unsigned long)rl.rlim_cur;
-		for (unsigned long fd = 3; fd < max; fd++)
+		for (unsigned long fd = HELPER_FD + 1; fd < max; fd++)
 			(void)close((int)fd);
 	}
-	if (do_switch) {
-		if (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0 ||
-		    setresuid(uid, uid, uid) != 0)
-			child_die("pam_jwt: cannot switch to fetch_user\n");
-		/* Paranoia: no way back. */
-		if (getuid() != uid || geteuid() != uid || getegid() != gid || setuid(0) == 0)
-			child_die("pam_jwt: fetch_user switch incomplete\n");
+	return 0;
+}
+
+/* All three user and group ids, and the groups when we may set them. */
+static int
+child_set_ids(const struct ids *ids)
+{
+	if (ids->as_user) {
+		/* Back to euid 0 first (one of the three is 0, so this is
+		 * allowed): the capabilities for the calls below come with it. */
+		if (geteuid() != 0 && setresuid((uid_t)-1, 0, (uid_t)-1) != 0)
+			return -1;
+		if (setgroups(ids->ngroups, ids->groups) != 0)
+			return -1;
 	}
+	if (setresgid(ids->gid, ids->gid, ids->gid) != 0 ||
+	    setresuid(ids->uid, ids->uid, ids->uid) != 0)
+		return -1;
+	return 0;
+}
+
+/* Empty every capability set. Leaving uid 0 clears the permitted and
+ * effective sets, but the kernel keeps the inheritable one, and a non-root
+ * caller may hold file capabilities: lowering is always allowed. */
+static int
+child_drop_caps(void)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = {{0, 0, 0}};
+
+	if (syscall(SYS_capset, &h, d) != 0)
+		return -1;
+	return prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+}
+
+/* The rule itself, read back from the kernel: no id 0 anywhere, no
+ * capability. NULL when it holds, else the line to report. */
+static const char *
+child_check(const struct ids *ids)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+	int n;
+
+	if (getresuid(&ru, &eu, &su) != 0 || ru == 0 || eu == 0 || su == 0)
+		return "pam_jwt: fetch_helper not run: a user id would be 0\n";
+	if (getresgid(&rg, &eg, &sg) != 0 || rg == 0 || eg == 0 || sg == 0)
+		return "pam_jwt: fetch_helper not run: a group id would be 0\n";
+	if ((n = getgroups((int)ids->ncheck, ids->check)) < 0)
+		return "pam_jwt: fetch_helper not run: cannot read its groups\n";
+	for (int i = 0; i < n; i++)
+		if (ids->check[i] == 0)
+			return "pam_jwt: fetch_helper not run: group 0 among its groups\n";
+	if (syscall(SYS_capget, &h, d) != 0)
+		return "pam_jwt: fetch_helper not run: cannot read its capabilities\n";
+	for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+		if (d[i].permitted != 0 || d[i].effective != 0 || d[i].inheritable != 0)
+			return "pam_jwt: fetch_helper not run: a capability would remain\n";
+	return NULL;
+}
+
+static void __attribute__((noreturn))
+child(const struct ids *ids, const int fds[3], int hfd, pid_t parent, char **argv)
+{
+	static char *envp[] = {NULL};
+	const char *why;
+
+	if (child_fds(fds, hfd) != 0)
+		_exit(CHILD_NOSTART);
+	if (child_set_ids(ids) != 0)
+		child_die(CHILD_PRIVS,
+		    "pam_jwt: fetch_helper not run: cannot set its user and group ids\n");
+	if (child_drop_caps() != 0)
+		child_die(CHILD_PRIVS, "pam_jwt: fetch_helper not run: cannot drop capabilities\n");
+	if ((why = child_check(ids)) != NULL)
+		child_die(CHILD_PRIVS, why);
+	/* After the id change, which clears it; exec keeps it. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != parent)
+		_exit(CHILD_NOSTART);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		child_die("pam_jwt: cannot set no_new_privs\n");
+		child_die(CHILD_NOSTART, "pam_jwt: cannot set no_new_privs\n");
 	if (chdir("/") != 0)
-		child_die("pam_jwt: cannot chdir to /\n");
-	execve(path, argv, envp);
-	child_die("pam_jwt: cannot run fetch_helper\n");
+		child_die(CHILD_NOSTART, "pam_jwt: cannot chdir to /\n");
+	syscall(SYS_execveat, HELPER_FD, "", argv, envp, AT_EMPTY_PATH);
+	/* A script: its interpreter reads it as /dev/fd/3, which the kernel
+	 * refuses (ENOENT) on a close-on-exec descriptor. For a script alone,
+	 * the descriptor stays open. */
+	if (errno == ENOENT && fcntl(HELPER_FD, F_SETFD, 0) == 0)
+		syscall(SYS_execveat, HELPER_FD, "", argv, envp, AT_EMPTY_PATH);
+	child_die(CHILD_NOSTART, "pam_jwt: cannot run fetch_helper\n");
 }
 
 /*
@@ -203,6 +377,158 @@ fill_stdin(int wfd, const char *ca, size_t calen)
 	return 0;
 }
 
+/* Pipes, the CA bundle, fork. On success run->pid, ->pidfd, ->out, ->err. */
+static int
+spawn(const struct ids *ids, int hfd, char **argv, const char *ca, size_t calen, struct run *run,
+    const char **why)
+{
+	int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1}, cfds[3];
+	pid_t parent = getpid();
+	int r = PJ_ERR_KEYS_UNAVAILABLE;
+
+	if (pipe2(pin, O_CLOEXEC) != 0 || pipe2(pout, O_CLOEXEC) != 0 ||
+	    pipe2(perr, O_CLOEXEC) != 0) {
+		*why = "cannot make pipes";
+		goto out;
+	}
+	/* Our read ends only: the helper's ends stay blocking. */
+	if (fcntl(pout[0], F_SETFL, O_NONBLOCK) != 0 || fcntl(perr[0], F_SETFL, O_NONBLOCK) != 0) {
+		*why = "fcntl";
+		goto out;
+	}
+	if (ca != NULL && fill_stdin(pin[1], ca, calen) != 0) {
+		*why = "the ca_file content does not fit in a pipe";
+		goto out;
+	}
+	close(pin[1]);
+	pin[1] = -1;
+	cfds[0] = pin[0];
+	cfds[1] = pout[1];
+	cfds[2] = perr[1];
+	if ((run->pid = fork()) < 0) {
+		*why = "cannot fork";
+		goto out;
+	}
+	if (run->pid == 0)
+		child(ids, cfds, hfd, parent, argv);
+#ifdef SYS_pidfd_open
+	run->pidfd = (int)syscall(SYS_pidfd_open, run->pid, 0);
+#endif
+	run->out = pout[0];
+	run->err = perr[0];
+	pout[0] = perr[0] = -1;
+	r = 0;
+out:
+	for (int i = 0; i < 2; i++) {
+		if (pin[i] >= 0)
+			close(pin[i]);
+		if (pout[i] >= 0)
+			close(pout[i]);
+		if (perr[i] >= 0)
+			close(perr[i]);
+	}
+	return r;
+}
+
+/* Drain stdout into run->obuf, at most OUT_MAX bytes; closed at EOF. */
+static int
+read_out(struct run *run, const char **why)
+{
+	ssize_t got;
+	char *nb;
+
+	for (;;) {
+		if (run->olen == run->ocap) {
+			if (run->ocap >= OUT_MAX + 1) {
+				*why = "response over 1 MiB";
+				return PJ_ERR_TOO_LARGE;
+			}
+			run->ocap = run->ocap == 0 ? 16384 : run->ocap * 2;
+			if (run->ocap > OUT_MAX + 1)
+				run->ocap = OUT_MAX + 1;
+			if ((nb = realloc(run->obuf, run->ocap)) == NULL) {
+				*why = "out of memory";
+				return PJ_ERR_NOMEM;
+			}
+			run->obuf = nb;
+		}
+		got = read(run->out, run->obuf + run->olen, run->ocap - run->olen);
+		if (got > 0) {
+			run->olen += (size_t)got;
+			if (run->olen > OUT_MAX) {
+				*why = "response over 1 MiB";
+				return PJ_ERR_TOO_LARGE;
+			}
+			continue;
+		}
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0 && errno == EAGAIN)
+			return 0;
+		close(run->out);	/* EOF, or an error: no more */
+		run->out = -1;
+		return 0;
+	}
+}
+
+/* Drain stderr: keep its start, drop the rest; closed at EOF. */
+static void
+read_err(struct run *run)
+{
+	char sink[512];
+	ssize_t got;
+
+	for (;;) {
+		if (run->elen < ERR_MAX)
+			got = read(run->err, run->ebuf + run->elen, ERR_MAX - run->elen);
+		else
+			got = read(run->err, sink, sizeof(sink));
+		if (got > 0) {
+			if (run->elen < ERR_MAX)
+				run->elen += (size_t)got;
+			continue;
+		}
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0 && errno == EAGAIN)
+			return;
+		close(run->err);
+		run->err = -1;
+		return;
+	}
+}
+
+/* Read both pipes until the helper closes them, or the deadline. */
+static int
+collect(struct run *run, const struct timespec *deadline, const char **why)
+{
+	struct pollfd pfd[2];
+	long left;
+	int r;
+
+	while (run->out >= 0 || run->err >= 0) {
+		if ((left = pj_deadline_left_ms(deadline)) <= 0) {
+			*why = "http_timeout reached";
+			return PJ_ERR_KEYS_UNAVAILABLE;
+		}
+		pfd[0].fd = run->out;	/* poll skips a negative fd */
+		pfd[1].fd = run->err;
+		pfd[0].events = pfd[1].events = POLLIN;
+		if (poll(pfd, 2, left > INT_MAX ? INT_MAX : (int)left) < 0) {
+			if (errno == EINTR)
+				continue;
+			*why = "poll";
+			return PJ_ERR_KEYS_UNAVAILABLE;
+		}
+		if (run->out >= 0 && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) &&
+		    (r = read_out(run, why)) != 0)
+			return r;
+		if (run->err >= 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
+			read_err(run);
+	}
+	return 0;
+}
+
 static void
 kill_child(pid_t pid, int pidfd)
 {
@@ -216,33 +542,63 @@ kill_child(pid_t pid, int pidfd)
 	(void)kill(pid, SIGKILL);
 }
 
-/* "STATUS MAX_AGE\n" then the body. */
+/*
+ * Wait for the helper's pid within the deadline (both pipes closed: it is
+ * exiting), or kill it first when kill_now or the deadline passes. ECHILD:
+ * the host reaped it, and its output alone is judged. 0 when it ended by
+ * itself.
+ */
+static int
+reap_or_kill(struct run *run, const struct timespec *deadline, int kill_now, const char **why)
+{
+	struct timespec ts = {0, WAIT_POLL_MS * 1000000L};
+	pid_t w;
+
+	while (!kill_now) {
+		w = waitpid(run->pid, &run->status, WNOHANG);
+		if (w == run->pid) {
+			run->reaped = 1;
+			return 0;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			run->reaped = -1;
+			return 0;
+		}
+		if (pj_deadline_left_ms(deadline) <= 0) {
+			*why = "http_timeout reached";
+			break;
+		}
+		nanosleep(&ts, NULL);
+	}
+	kill_child(run->pid, run->pidfd);
+	run->killed = 1;
+	while (waitpid(run->pid, &run->status, 0) < 0 && errno == EINTR)
+		;
+	return PJ_ERR_KEYS_UNAVAILABLE;
+}
+
+/* "STATUS MAX_AGE\n" then the body: STATUS 100-999, MAX_AGE digits or "-". */
 static const char *
 parse_output(char *buf, size_t len, struct pj_fetch_out *out)
 {
-	char *nl, *p;
-	long v;
+	long long v;
+	char *nl;
 
 	if (len == 0)
 		return "no output";
 	if ((nl = memchr(buf, '\n', len < STATUS_LINE_MAX ? len : STATUS_LINE_MAX)) == NULL)
 		return "no status line";
-	if (nl - buf < 5 || buf[0] < '1' || buf[0] > '9' || buf[1] < '0' || buf[1] > '9' ||
-	    buf[2] < '0' || buf[2] > '9' || buf[3] != ' ')
+	if (nl - buf < 5 || buf[3] != ' ' || pj_num_parse(buf, 3, 100, 999, 0, &v) != 0)
 		return "bad status line";
-	out->status = (buf[0] - '0') * 100 + (buf[1] - '0') * 10 + (buf[2] - '0');
+	out->status = (int)v;
 	if (nl - buf == 5 && buf[4] == '-')
 		out->max_age = -1;
-	else {
-		if (nl - (buf + 4) > 10)
-			return "bad max-age";
-		for (v = 0, p = buf + 4; p < nl; p++) {
-			if (*p < '0' || *p > '9')
-				return "bad max-age";
-			v = v * 10 + (*p - '0');
-		}
-		out->max_age = v;
-	}
+	else if (pj_num_parse(buf + 4, (size_t)(nl - buf - 4), 0, INT_MAX, 0, &v) == 0)
+		out->max_age = (long)v;
+	else
+		return "bad max-age";
 	out->len = len - (size_t)(nl + 1 - buf);
 	if (out->len > PJ_FETCH_MAX_BYTES)
 		return "body over 1 MiB";
@@ -253,41 +609,74 @@ parse_output(char *buf, size_t len, struct pj_fetch_out *out)
 	return NULL;
 }
 
+/* Did the helper succeed, and with a 2xx response? */
+static int
+judge(struct run *run, struct pj_fetch_out *out, const char **why)
+{
+	int failed = run->reaped == 1 && !(WIFEXITED(run->status) && WEXITSTATUS(run->status) == 0);
+
+	run->ebuf[run->elen] = '\0';
+	run->ebuf[strcspn(run->ebuf, "\n")] = '\0';
+	if ((failed || run->reaped == -1) && run->elen > 0) {
+		*why = pj_escape(run->msg, run->ebuf, strlen(run->ebuf));
+		return PJ_ERR_KEYS_UNAVAILABLE;
+	}
+	if (failed) {
+		if (WIFSIGNALED(run->status))
+			*why = "fetch_helper killed by a signal";
+		else if (WEXITSTATUS(run->status) == CHILD_PRIVS)
+			*why = "fetch_helper not run: an id 0 or a capability would remain";
+		else
+			*why = "fetch_helper failed";
+		return PJ_ERR_KEYS_UNAVAILABLE;
+	}
+	if ((*why = parse_output(run->obuf, run->olen, out)) != NULL)
+		return PJ_ERR_KEYS_UNAVAILABLE;
+	if (out->status < 200 || out->status > 299) {
+		snprintf(run->msg, sizeof(run->msg), "HTTP status %d%s", out->status,
+		    out->status >= 300 && out->status < 400 ? " (redirects are never followed)" : "");
+		*why = run->msg;
+		return PJ_ERR_KEYS_UNAVAILABLE;
+	}
+	return 0;
+}
+
 int
 pj_fetch(const struct pj_config *cfg, const struct pj_log *lg, const char *url, const char *ca,
     size_t calen, const struct timespec *deadline, struct pj_fetch_out *out)
 {
 	char a_timeout[] = "--timeout", a_max[] = "--max-bytes", a_ca[] = "--ca-stdin";
-	char s_timeout[24], s_max[24], ebuf[ERR_MAX + 1], eurl[PJ_ESC_MAX], eline[PJ_ESC_MAX];
-	char *argv[8], *obuf = NULL, *urlcopy = NULL, *nb;
+	char s_timeout[24], s_max[24], eurl[PJ_ESC_MAX];
+	char *argv[8], *urlcopy = NULL;
+	struct run run = {.pid = -1, .pidfd = -1, .out = -1, .err = -1};
 	const char *why = NULL;
-	struct pollfd pfd[2];
-	size_t olen = 0, ocap = 0, elen = 0;
-	int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1}, cfds[3];
-	int do_switch = 0, pidfd = -1, status = 0, reaped = 0, killed = 0, r = PJ_ERR_KEYS_UNAVAILABLE;
+	struct ids ids;
+	int hfd = -1, r, r2;
 	long left, secs;
-	uid_t uid = 0;
-	gid_t gid = 0;
-	pid_t pid = -1, w;
-	ssize_t got;
 
 	memset(out, 0, sizeof(*out));
 	out->max_age = -1;
 	pj_escape(eurl, url, strlen(url));
-	if ((r = fetch_identity(cfg, lg, &do_switch, &uid, &gid)) != 0)
-		return r;
-	r = PJ_ERR_KEYS_UNAVAILABLE;
+	if ((r = fetch_identity(cfg, lg, &ids)) != 0)
+		goto out;
+	if ((r = open_helper(cfg->fetch_helper, &hfd, &why)) != 0) {
+		pj_log(lg, LOG_ERR, "fetch_helper %s: %s", cfg->fetch_helper, why);
+		goto out;
+	}
 	if ((left = pj_deadline_left_ms(deadline)) <= 0) {
-		pj_log(lg, LOG_ERR, "fetch %s: http_timeout passed before it could start", eurl);
-		return r;
+		why = "http_timeout passed before it could start";
+		r = PJ_ERR_KEYS_UNAVAILABLE;
+		goto fail;
 	}
 	/* The helper's own timeout: what is left of ours, rounded up. */
 	secs = (left + 999) / 1000;
 	secs = secs < 1 ? 1 : secs > 60 ? 60 : secs;
 	snprintf(s_timeout, sizeof(s_timeout), "%ld", secs);
 	snprintf(s_max, sizeof(s_max), "%zu", PJ_FETCH_MAX_BYTES);
-	if ((urlcopy = strdup(url)) == NULL)
-		return PJ_ERR_NOMEM;
+	if ((urlcopy = strdup(url)) == NULL) {
+		r = PJ_ERR_NOMEM;
+		goto out;
+	}
 	/* Everything the child needs is made before fork: no malloc there. */
 	argv[0] = cfg->fetch_helper;
 	argv[1] = urlcopy;
@@ -297,188 +686,29 @@ pj_fetch(const struct pj_config *cfg, const struct pj_log *lg, const char *url, 
 	argv[5] = s_max;
 	argv[6] = ca != NULL ? a_ca : NULL;
 	argv[7] = NULL;
-	if (pipe2(pin, O_CLOEXEC) != 0 || pipe2(pout, O_CLOEXEC) != 0 || pipe2(perr, O_CLOEXEC) != 0) {
-		why = "cannot make pipes";
+	if ((r = spawn(&ids, hfd, argv, ca, calen, &run, &why)) != 0)
 		goto fail;
-	}
-	if (ca != NULL && fill_stdin(pin[1], ca, calen) != 0) {
-		why = "the ca_file content does not fit in a pipe";
-		goto fail;
-	}
-	close(pin[1]);
-	pin[1] = -1;
-	cfds[0] = pin[0];
-	cfds[1] = pout[1];
-	cfds[2] = perr[1];
-	if ((pid = fork()) < 0) {
-		why = "cannot fork";
-		goto fail;
-	}
-	if (pid == 0)
-		child(cfds, do_switch, uid, gid, cfg->fetch_helper, argv);
-#ifdef SYS_pidfd_open
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-#endif
-	close(pin[0]);
-	close(pout[1]);
-	close(perr[1]);
-	pin[0] = pout[1] = perr[1] = -1;
-	if (fcntl(pout[0], F_SETFL, O_NONBLOCK) != 0 || fcntl(perr[0], F_SETFL, O_NONBLOCK) != 0) {
-		why = "fcntl";
-		goto kill;
-	}
-
-	pfd[0].fd = pout[0];
-	pfd[1].fd = perr[0];
-	pfd[0].events = pfd[1].events = POLLIN;
-	while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
-		if ((left = pj_deadline_left_ms(deadline)) <= 0) {
-			why = "http_timeout reached";
-			goto kill;
-		}
-		if (poll(pfd, 2, (int)left) < 0) {
-			if (errno == EINTR)
-				continue;
-			why = "poll";
-			goto kill;
-		}
-		if (pfd[0].fd >= 0 && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
-			for (;;) {
-				if (olen == ocap) {
-					if (ocap >= OUT_MAX + 1) {
-						why = "response over 1 MiB";
-						goto kill;
-					}
-					ocap = ocap == 0 ? 16384 : ocap * 2;
-					if (ocap > OUT_MAX + 1)
-						ocap = OUT_MAX + 1;
-					if ((nb = realloc(obuf, ocap)) == NULL) {
-						r = PJ_ERR_NOMEM;
-						why = "out of memory";
-						goto kill;
-					}
-					obuf = nb;
-				}
-				got = read(pout[0], obuf + olen, ocap - olen);
-				if (got > 0) {
-					olen += (size_t)got;
-					if (olen > OUT_MAX) {
-						why = "response over 1 MiB";
-						goto kill;
-					}
-					continue;
-				}
-				if (got < 0 && errno == EINTR)
-					continue;
-				if (got < 0 && errno == EAGAIN)
-					break;
-				close(pout[0]);	/* EOF, or an error: no more */
-				pout[0] = pfd[0].fd = -1;
-				break;
-			}
-		}
-		if (pfd[1].fd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-			char sink[512];
-
-			for (;;) {
-				/* Keep the start; read and drop the rest. */
-				if (elen < ERR_MAX)
-					got = read(perr[0], ebuf + elen, ERR_MAX - elen);
-				else
-					got = read(perr[0], sink, sizeof(sink));
-				if (got > 0) {
-					if (elen < ERR_MAX)
-						elen += (size_t)got;
-					continue;
-				}
-				if (got < 0 && errno == EINTR)
-					continue;
-				if (got < 0 && errno == EAGAIN)
-					break;
-				close(perr[0]);
-				perr[0] = pfd[1].fd = -1;
-				break;
-			}
-		}
-	}
-	/* Both pipes closed: the helper is exiting. Reap it, within the deadline. */
-	for (;;) {
-		w = waitpid(pid, &status, WNOHANG);
-		if (w == pid) {
-			reaped = 1;
-			break;
-		}
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			/* ECHILD: the host reaped it; judge by the output alone. */
-			reaped = -1;
-			break;
-		}
-		if ((left = pj_deadline_left_ms(deadline)) <= 0) {
-			why = "http_timeout reached";
-			goto kill;
-		}
-		{
-			struct timespec ts = {0, WAIT_POLL_MS * 1000000L};
-
-			nanosleep(&ts, NULL);
-		}
-	}
-	goto judge;
-
-kill:
-	kill_child(pid, pidfd);
-	killed = 1;
-	while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
-		;
-	goto fail;
-
-judge:
-	ebuf[elen] = '\0';
-	ebuf[strcspn(ebuf, "\n")] = '\0';
-	if (reaped == 1 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-		if (elen > 0)
-			why = pj_escape(eline, ebuf, strlen(ebuf));
-		else if (WIFSIGNALED(status))
-			why = "fetch_helper killed by a signal";
-		else
-			why = "fetch_helper failed";
-		goto fail;
-	}
-	if (reaped == -1 && elen > 0) {
-		why = pj_escape(eline, ebuf, strlen(ebuf));
-		goto fail;
-	}
-	if ((why = parse_output(obuf, olen, out)) != NULL)
-		goto fail;
-	if (out->status < 200 || out->status > 299) {
-		snprintf(ebuf, sizeof(ebuf), "HTTP status %d%s", out->status,
-		    out->status >= 300 && out->status < 400 ? " (redirects are never followed)" : "");
-		why = ebuf;
-		goto fail;
-	}
-	r = 0;
-	goto out;
-
+	r = collect(&run, deadline, &why);
+	r2 = reap_or_kill(&run, deadline, r != 0, &why);
+	if (r == 0 && (r = r2) == 0 && (r = judge(&run, out, &why)) == 0)
+		goto out;
 fail:
 	pj_log(lg, LOG_ERR, "fetch %s: %s%s", eurl, why != NULL ? why : "failed",
-	    killed ? " (fetch_helper killed)" : "");
+	    run.killed ? " (fetch_helper killed)" : "");
 	pj_fetch_out_clear(out);
-	if (r == 0)
+	if (r != PJ_ERR_NOMEM)
 		r = PJ_ERR_KEYS_UNAVAILABLE;
 out:
-	for (int i = 0; i < 2; i++) {
-		if (pin[i] >= 0)
-			close(pin[i]);
-		if (pout[i] >= 0)
-			close(pout[i]);
-		if (perr[i] >= 0)
-			close(perr[i]);
-	}
-	if (pidfd >= 0)
-		close(pidfd);
-	free(obuf);
+	if (run.out >= 0)
+		close(run.out);
+	if (run.err >= 0)
+		close(run.err);
+	if (run.pidfd >= 0)
+		close(run.pidfd);
+	if (hfd >= 0)
+		close(hfd);
+	free(run.obuf);
 	free(urlcopy);
+	ids_clear(&ids);
 	return r;
 }

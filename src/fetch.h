@@ -24,10 +24,11 @@ struct pj_fetch_out {
 int pj_fetch_read_ca(const struct pj_config *cfg, const struct pj_log *lg, char **buf, size_t *len);
 
 /*
- * One GET of url by fetch_helper, run as fetch_user (never root; the
- * current user when not root) with an empty environment and stdin, stdout
- * and stderr on three pipes, nothing else open; ca (calen bytes, may be
- * NULL) goes to its stdin. Killed at deadline (CLOCK_MONOTONIC). No signal
+ * One GET of url by fetch_helper, run with no id 0 and no capability (as
+ * fetch_user when any of our uids is 0, else with our effective ids; never
+ * run at all when that cannot be had), from the descriptor its checks were
+ * made on, with an empty environment and stdin, stdout and stderr on three
+ * pipes, nothing else open; ca (calen bytes, may be NULL) goes to its stdin. Killed at deadline (CLOCK_MONOTONIC). No signal
  * disposition is touched. 0 and *out for a 2xx response received in full;
  * PJ_ERR_KEYS_UNAVAILABLE (logged) for anything else: transport failure,
  * timeout, over 1 MiB, a non-2xx status (redirects are never followed).

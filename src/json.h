@@ -26,7 +26,7 @@ int pj_json_parse(const char *buf, size_t len, int want_object, cJSON **out);
 
 /* For number items, valuestring holds the number's own JSON text (owned by
  * the item; cJSON_Delete frees it), so that a require_claim can tell 1 from
- * 1.0 or 1e0 (CONTRACT section 5). */
+ * 1.0 or 1e0 (pam_jwt(8), OPTIONS). */
 
 /* Case-sensitive member lookup; NULL when obj is not an object or absent. */
 const cJSON *pj_json_get(const cJSON *obj, const char *name);

@@ -1,4 +1,4 @@
-/* Compact JWS: the format and header steps (CONTRACT section 3, 1 and 2). */
+/* Compact JWS: the format and header steps (pam_jwt(8), VALIDATION, 1 and 2). */
 #ifndef PJ_JWS_H
 #define PJ_JWS_H
 

@@ -1,4 +1,4 @@
-/* Where keys come from (CONTRACT section 4): a static jwks_file, or the
+/* Where keys come from (pam_jwt(8), KEYS): a static jwks_file, or the
  * on-disk cache of jwks_uri / OIDC discovery, fetched out of process when
  * empty, expired or on a kid miss, at most once per login and never within
  * refresh_cooldown of a failure. */
@@ -17,17 +17,11 @@
 #include "json.h"
 #include "keys.h"
 #include "reuse.h"
+#include "trust.h"
 #include "util.h"
 #include "verify.h"
 
-#define JWKS_MAX (1024 * 1024)
-#define TTL_DEFAULT 3600
-#define TTL_MIN 60
-#define TTL_MAX 86400
 #define DISCOVERY_PATH "/.well-known/openid-configuration"
-
-enum cause { CAUSE_EMPTY, CAUSE_EXPIRED, CAUSE_KID_MISS, CAUSE_REFRESH };
-static const char *const cause_names[] = {"empty", "expired", "kid_miss", "refresh"};
 
 struct pj_keys {
 	const struct pj_config *cfg;
@@ -65,8 +59,9 @@ pj_keys_open(const struct pj_config *cfg, const struct pj_log *lg, int64_t now, 
 	return 0;
 }
 
-/* A static jwks_file: missing or unreadable is keys_unavailable (a sync job
- * may provision it later); unsafe ownership or mode is a configuration error. */
+/* A static jwks_file: missing or unreadable (it or a folder on its path) is
+ * keys_unavailable (a sync job may provision it later); present but refused
+ * by the trust rule (type, owner, mode, parents) is a configuration error. */
 static int
 load_file(struct pj_keys *k)
 {
@@ -76,13 +71,9 @@ load_file(struct pj_keys *k)
 	size_t len = 0;
 	int fd = -1, keep, r = PJ_ERR_INTERNAL;
 
-	if (pj_open_safely(k->cfg->jwks_file, 0, &fd, &why) != 0) {
-		if (errno == EPERM || errno == ELOOP) {
-			pj_log(k->lg, LOG_ERR, "jwks_file %s: %s", k->cfg->jwks_file, why);
-			return PJ_ERR_CONFIG;
-		}
+	if (pj_trust_open(k->cfg->jwks_file, PJ_TRUST_FILE, PJ_TRUST_RDONLY, &fd, &why) != 0) {
 		pj_log(k->lg, LOG_ERR, "jwks_file %s: %s", k->cfg->jwks_file, why);
-		return PJ_ERR_KEYS_UNAVAILABLE;
+		return pj_trust_refused(errno) ? PJ_ERR_CONFIG : PJ_ERR_KEYS_UNAVAILABLE;
 	}
 	/* The same file as an earlier login's: its parsed set (reuse.h). */
 	keep = !(k->flags & PJ_VERIFY_NO_REUSE) && pj_file_id_get(fd, &id) == 1;
@@ -90,7 +81,7 @@ load_file(struct pj_keys *k)
 		r = 0;
 		goto out;
 	}
-	if ((r = pj_read_all(fd, JWKS_MAX, &buf, &len)) != 0) {
+	if ((r = pj_read_all(fd, PJ_CACHE_JWKS_MAX, &buf, &len)) != 0) {
 		pj_log(k->lg, LOG_ERR, "jwks_file %s: %s", k->cfg->jwks_file,
 		    r == PJ_ERR_TOO_LARGE ? "larger than 1 MiB" : "cannot read");
 		r = r == PJ_ERR_NOMEM ? r : PJ_ERR_KEYS_UNAVAILABLE;
@@ -121,16 +112,23 @@ out:
 
 /* ---------------------------------------------------------------- timing */
 
+/* This line's deadline for the set (its own cache_ttl, whoever fetched). */
+static int64_t
+deadline(const struct pj_keys *k, const struct pj_meta *m)
+{
+	return pj_meta_fresh_deadline(m, k->cfg->cache_ttl);
+}
+
 static int
 is_fresh(const struct pj_keys *k, const struct pj_meta *m, const struct pj_jwks *set)
 {
-	return set != NULL && m->fresh_until >= 0 && k->now < m->fresh_until;
+	return set != NULL && m->fetched >= 0 && k->now < deadline(k, m);
 }
 
 static int
 is_servable(const struct pj_keys *k, const struct pj_meta *m, const struct pj_jwks *set)
 {
-	return set != NULL && m->fresh_until >= 0 && k->now < m->fresh_until + k->cfg->stale_max;
+	return set != NULL && m->fetched >= 0 && k->now < deadline(k, m) + k->cfg->stale_max;
 }
 
 /* The last failed attempt; one with no outcome (its login was killed)
@@ -283,19 +281,19 @@ out:
 
 /*
  * One attempt: discovery when it applies, the JWKS, its validation, and
- * .jwks written. Success fills m->fetched, fresh_until (and jwks_uri for
- * discovery) and *set. Nothing replaces .jwks unless it is a JWKS with a
+ * .jwks written. Success fills m->fetched, max_age, a new jitter, this
+ * line's deadline as fresh_until (for older readers), jwks_uri for
+ * discovery, and *set. Nothing replaces .jwks unless it is a JWKS with a
  * usable key.
  */
 static int
-fetch_keys(struct pj_keys *k, int cause, struct pj_meta *m, struct pj_jwks **set)
+fetch_keys(struct pj_keys *k, enum pj_meta_cause cause, struct pj_meta *m, struct pj_jwks **set)
 {
 	struct pj_fetch_out fo = {0, -1, NULL, 0};
 	struct pj_jwks *s = NULL;
 	const char *url;
 	char *ca = NULL, *disc = NULL, e[PJ_ESC_MAX];
 	size_t calen = 0;
-	long ttl;
 	int r;
 
 	*set = NULL;
@@ -303,7 +301,7 @@ fetch_keys(struct pj_keys *k, int cause, struct pj_meta *m, struct pj_jwks **set
 		return r;
 	if (k->cfg->jwks_uri != NULL)
 		url = k->cfg->jwks_uri;
-	else if (cause == CAUSE_KID_MISS && m->jwks_uri != NULL)
+	else if (cause == PJ_CAUSE_KID_MISS && m->jwks_uri != NULL)
 		url = m->jwks_uri;	/* discovery is redone when the cache expires */
 	else {
 		if ((r = discover(k, ca, calen, &disc)) != 0)
@@ -332,21 +330,17 @@ fetch_keys(struct pj_keys *k, int cause, struct pj_meta *m, struct pj_jwks **set
 		r = PJ_ERR_KEYS_UNAVAILABLE;
 		goto out;
 	}
-	if (k->cfg->cache_ttl > 0)
-		ttl = k->cfg->cache_ttl;
-	else if (fo.max_age >= 0)
-		ttl = fo.max_age < TTL_MIN ? TTL_MIN : fo.max_age > TTL_MAX ? TTL_MAX : fo.max_age;
-	else
-		ttl = TTL_DEFAULT;
 	m->fetched = k->now;
-	m->fresh_until = k->now + ttl;
+	m->max_age = fo.max_age >= 0 ? fo.max_age : -1;
+	m->jitter = pj_meta_jitter_draw();
+	m->fresh_until = deadline(k, m);
 	if (disc != NULL) {
 		free(m->jwks_uri);
 		m->jwks_uri = disc;
 		disc = NULL;
 	}
-	pj_log(k->lg, LOG_INFO, "fetched %zu usable keys from %s (%zu dropped); fresh for %lds",
-	    s->n, e, s->dropped, ttl);
+	pj_log(k->lg, LOG_INFO, "fetched %zu usable keys from %s (%zu dropped); fresh for %" PRId64 "s",
+	    s->n, e, s->dropped, m->fresh_until - m->fetched);
 	*set = s;
 	s = NULL;
 	r = 0;
@@ -364,7 +358,7 @@ out:
  * PJ_ERR_NOMEM; k->fetched tells whether this login's fetch succeeded.
  */
 static int
-refresh_locked(struct pj_keys *k, int cause)
+refresh_locked(struct pj_keys *k, enum pj_meta_cause cause)
 {
 	struct pj_meta lm;
 	struct pj_jwks *lset = NULL, *nset = NULL;
@@ -384,8 +378,8 @@ refresh_locked(struct pj_keys *k, int cause)
 	if ((r = read_cache(k, &lm, &lset)) != 0)
 		goto out;
 	switch (cause) {
-	case CAUSE_EMPTY:
-	case CAUSE_EXPIRED:
+	case PJ_CAUSE_EMPTY:
+	case PJ_CAUSE_EXPIRED:
 		/* Another login's fetch landed while we waited. */
 		if (is_fresh(k, &lm, lset)) {
 			k->adopted = 1;
@@ -393,7 +387,7 @@ refresh_locked(struct pj_keys *k, int cause)
 			goto out;
 		}
 		break;
-	case CAUSE_KID_MISS:
+	case PJ_CAUSE_KID_MISS:
 		if (lset != NULL && lm.fetched != k->meta.fetched) {
 			k->adopted = 1;
 			take(k, &lm, &lset);
@@ -412,21 +406,17 @@ refresh_locked(struct pj_keys *k, int cause)
 		pj_log(k->lg, LOG_NOTICE, "keys: no fetch within refresh_cooldown of the failed attempt at %" PRId64,
 		    last_failure(&lm));
 		k->why = "within refresh_cooldown of a failed attempt";
-		if (cause != CAUSE_KID_MISS && lset != NULL)
-			take(k, &lm, &lset);
-		goto out;
+		goto no_new_keys;
 	}
 	/* The attempt is on disk before the fetch: the rate bound never fails open. */
 	lm.attempt_at = k->now;
-	snprintf(lm.attempt_cause, sizeof(lm.attempt_cause), "%s", cause_names[cause]);
-	if (cause == CAUSE_KID_MISS)
+	snprintf(lm.attempt_cause, sizeof(lm.attempt_cause), "%s", pj_meta_cause_name(cause));
+	if (cause == PJ_CAUSE_KID_MISS)
 		lm.kid_miss_at = k->now;
 	if (pj_cache_write_meta(k->cache, k->lg, &lm) != 0) {
 		pj_log(k->lg, LOG_ERR, "keys: cannot record the attempt in .meta: no fetch");
 		k->why = "cannot write .meta";
-		if (cause != CAUSE_KID_MISS && lset != NULL)
-			take(k, &lm, &lset);
-		goto out;
+		goto no_new_keys;
 	}
 	k->attempted = 1;
 	r = fetch_keys(k, cause, &lm, &nset);
@@ -436,27 +426,32 @@ refresh_locked(struct pj_keys *k, int cause)
 		k->fetched = 1;
 		(void)pj_cache_write_meta(k->cache, k->lg, &lm);
 		take(k, &lm, &nset);
-	} else {
-		k->why = "the fetch failed";
-		lm.failed_at = k->now;
-		(void)pj_cache_write_meta(k->cache, k->lg, &lm);
-		if (nset != NULL) {
-			/* Fetched and valid but not cached: good for this login only. */
-			pj_jwks_free(k->set);
-			k->set = nset;
-			nset = NULL;
-			k->meta.fetched = k->now;
-			k->meta.fresh_until = k->now + 1;
-		} else if (cause != CAUSE_KID_MISS && lset != NULL)
-			take(k, &lm, &lset);
+		goto out;
 	}
-	r = 0;
+	k->why = "the fetch failed";
+	lm.failed_at = k->now;
+	(void)pj_cache_write_meta(k->cache, k->lg, &lm);
+	if (nset != NULL) {
+		/* Fetched and valid but not cached: fresh for this login only. */
+		pj_jwks_free(k->set);
+		k->set = nset;
+		nset = NULL;
+		k->meta.fetched = k->now;
+		k->meta.max_age = -1;
+		k->meta.jitter = 0;
+		goto out;
+	}
+no_new_keys:
+	/* The newest cached set serves (stale_max decides); after a kid miss,
+	 * the set in hand stays. */
+	if (cause != PJ_CAUSE_KID_MISS && lset != NULL)
+		take(k, &lm, &lset);
 out:
 	pj_cache_unlock(k->cache);
 	pj_meta_clear(&lm);
 	pj_jwks_free(lset);
 	pj_jwks_free(nset);
-	return r;
+	return r == PJ_ERR_NOMEM ? r : 0;
 }
 
 static int
@@ -474,29 +469,56 @@ open_cache(struct pj_keys *k, int create)
 	return read_cache(k, &k->meta, &k->set);
 }
 
+/* What a network source trusts besides cache_dir: ca_file (where set) and
+ * fetch_helper. Missing, unreachable or refused by the trust rule is a
+ * configuration error, at every login that may fetch, whether or not it
+ * does (a login that never fetches, PJ_VERIFY_NO_FETCH, uses neither). */
+static int
+fetch_files_ok(const struct pj_keys *k)
+{
+	const char *const key[] = {"ca_file", "fetch_helper"};
+	const char *const path[] = {k->cfg->ca_file, k->cfg->fetch_helper};
+	const char *why = NULL;
+	int fd = -1;
+
+	for (size_t i = 0; i < sizeof(path) / sizeof(path[0]); i++) {
+		if (path[i] == NULL)
+			continue;
+		if (pj_trust_open(path[i], PJ_TRUST_FILE, PJ_TRUST_PATH, &fd, &why) != 0) {
+			pj_log(k->lg, LOG_ERR, "configuration error: %s %s: %s", key[i], path[i],
+			    why);
+			return PJ_ERR_CONFIG;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
 static int
 net_get(struct pj_keys *k)
 {
 	int nofetch = (k->flags & PJ_VERIFY_NO_FETCH) != 0, r;
 
+	if (!nofetch && (r = fetch_files_ok(k)) != 0)
+		return r;
 	if ((r = open_cache(k, !nofetch)) != 0) {
 		if (r != PJ_ERR_NOMEM)
 			pj_log(k->lg, LOG_ERR, "keys: no usable key set (cache_dir %s unusable)", k->cfg->cache_dir);
 		return r;
 	}
 	if (!is_fresh(k, &k->meta, k->set) && !nofetch &&
-	    (r = refresh_locked(k, k->set != NULL ? CAUSE_EXPIRED : CAUSE_EMPTY)) != 0)
+	    (r = refresh_locked(k, k->set != NULL ? PJ_CAUSE_EXPIRED : PJ_CAUSE_EMPTY)) != 0)
 		return r;
 	if (is_fresh(k, &k->meta, k->set))
 		return 0;
 	if (is_servable(k, &k->meta, k->set)) {
 		pj_log(k->lg, LOG_WARNING, "keys: serving cached keys past their freshness (fresh until %" PRId64
-		    ", stale_max %lds): no fetch succeeded", k->meta.fresh_until, k->cfg->stale_max);
+		    ", stale_max %lds): no fetch succeeded", deadline(k, &k->meta), k->cfg->stale_max);
 		return 0;
 	}
 	if (k->set != NULL)
 		pj_log(k->lg, LOG_ERR, "keys: cached keys past stale_max (fresh until %" PRId64 "), no fetch succeeded",
-		    k->meta.fresh_until);
+		    deadline(k, &k->meta));
 	else
 		pj_log(k->lg, LOG_ERR, "keys: no usable key set (nothing cached, no fetch succeeded)");
 	pj_jwks_free(k->set);
@@ -531,7 +553,7 @@ pj_keys_kid_miss(struct pj_keys *k, const struct pj_jwks **set)
 	/* Forged kids in a cooldown cost no lock. */
 	if (in_cooldown(k, k->meta.kid_miss_at) || in_cooldown(k, last_failure(&k->meta)))
 		return 0;
-	if ((r = refresh_locked(k, CAUSE_KID_MISS)) != 0)
+	if ((r = refresh_locked(k, PJ_CAUSE_KID_MISS)) != 0)
 		return r;
 	*set = k->set;
 	return 0;
@@ -553,7 +575,7 @@ pj_keys_refresh(const struct pj_config *cfg, const struct pj_log *lg, int64_t no
 	}
 	if ((r = open_cache(k, 1)) != 0)
 		goto out;
-	if ((r = refresh_locked(k, CAUSE_REFRESH)) != 0)
+	if ((r = refresh_locked(k, PJ_CAUSE_REFRESH)) != 0)
 		goto out;
 	if (!k->fetched) {
 		pj_log(lg, LOG_ERR, "refresh: no keys fetched: %s", k->why != NULL ? k->why : "failed");

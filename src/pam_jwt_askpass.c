@@ -4,7 +4,7 @@
  * Stateless: every call reads the token again and prints the one piece its
  * prompt asks for.  Pieces are at most 500 bytes so that neither ssh's 1023
  * nor sudo's 511 byte cut can bite; each but the last ends in '\', which
- * tells the module that more follows (CONTRACT.md sections 2, 8 and 9).
+ * tells the module that more follows (pam_jwt_askpass(1), pam_jwt(8)).
  */
 #include "config.h"
 

@@ -1,6 +1,9 @@
 /* pam_jwt_check: the module's own pipeline (pj_verify) from a shell. */
 #include "config.h"
 
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +15,10 @@
 #include "conf.h"
 #include "entry.h"
 #include "err.h"
+#include "jws.h"
 #include "keys.h"
+#include "log.h"
+#include "num.h"
 #include "util.h"
 #include "verify.h"
 
@@ -23,13 +29,48 @@
 #define MAX_ARGS 256
 /* Read a little past the limit so that too_large is told apart. */
 #define STDIN_MAX (PJ_TOKEN_MAX * 4)
+/* --now: at most 9999-12-31T23:59:59Z. */
+#define NOW_MAX 253402300799L
+#define WHY_MAX 192
 
 static void
-usage(void)
+usage(FILE *f)
 {
-	fputs("usage: pam_jwt_check [--config PATH] [key=value ...] [--user NAME] [--json] < token\n"
-	      "       pam_jwt_check --refresh [--config PATH] [key=value ...]\n"
-	      "       pam_jwt_check --check-config [--config PATH] [key=value ...] [--json]\n", stderr);
+	fputs("usage: pam_jwt_check [--config PATH] [key=value ...] [--user NAME] [--now SECONDS]\n"
+	      "                     [--json] < token\n"
+	      "       pam_jwt_check --decode [--json] < token\n"
+	      "       pam_jwt_check --refresh [--config PATH] [key=value ...] [--json]\n"
+	      "       pam_jwt_check --check-config [--config PATH] [key=value ...] [--json]\n"
+	      "       pam_jwt_check --version | --help | -h\n"
+	      "options:\n"
+	      "  --config PATH   read options from PATH, as config=PATH does\n"
+	      "  key=value       an option of pam_jwt(8)\n"
+	      "  --user NAME     the user logging in: the token must map to NAME\n"
+	      "  --now SECONDS   judge the token as at this time (seconds since 1970)\n"
+	      "  --json          print one JSON object, whatever the outcome\n"
+	      "  --decode        print the token's header and payload, UNVERIFIED\n"
+	      "  --refresh       fetch and cache every issuer's keys now\n"
+	      "  --check-config  print the effective settings, or the error\n"
+	      "  --version       print the version\n"
+	      "  -h, --help      print this help\n"
+	      "exit status: 0 accepted, 1 rejected, 2 configuration or usage error,\n"
+	      "3 keys_unavailable\n", f);
+}
+
+/* The first usage error is the one told; parsing goes on, to see --json. */
+static void usage_err(char why[WHY_MAX], const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+usage_err(char why[WHY_MAX], const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, WHY_MAX, fmt, ap);
+	va_end(ap);
 }
 
 static int
@@ -43,31 +84,196 @@ exit_code(int err)
 	}
 }
 
-static void
-print_json(const struct pj_result *res)
-{
-	cJSON *o = cJSON_CreateObject();
-	char *s = NULL;
+/*
+ * JSON in ASCII only, so that no control or bidirectional character of a
+ * token reaches a terminal or a log: every character outside 0x20-0x7e is
+ * written \uXXXX (a surrogate pair above U+FFFF). Bytes that are not UTF-8
+ * (never from a token: pj_json_parse refuses them, but a path or an argument
+ * may hold them) are written U+FFFD, so the output is RFC 8259 whatever the
+ * input.
+ */
 
-	if (o == NULL)
+/* One character of s (n > 0 bytes) into *cp; returns the bytes used. */
+static size_t
+utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	uint32_t c = s[0], min;
+	size_t len, i;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		c &= 0x1f;
+		min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		c &= 0x0f;
+		min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		c &= 0x07;
+		min = 0x10000;
+	} else {
+		goto bad;
+	}
+	if (len > n)
+		goto bad;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			goto bad;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		goto bad;
+	*cp = c;
+	return len;
+bad:
+	*cp = 0xfffd;
+	return 1;
+}
+
+static void
+put_string(FILE *f, const char *s)
+{
+	size_t n = strlen(s), i = 0;
+	uint32_t c;
+
+	fputc('"', f);
+	while (i < n) {
+		i += utf8_next((const unsigned char *)s + i, n - i, &c);
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", (int)c);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (c >= 0x20 && c < 0x7f)
+			fputc((int)c, f);
+		else if (c > 0xffff)
+			fprintf(f, "\\u%04x\\u%04x", (unsigned)(0xd800 + ((c - 0x10000) >> 10)),
+			    (unsigned)(0xdc00 + ((c - 0x10000) & 0x3ff)));
+		else
+			fprintf(f, "\\u%04x", (unsigned)c);
+	}
+	fputc('"', f);
+}
+
+/* The shortest of %.15g and %.17g that reads back the same; null when not
+ * finite (JSON has no such number). */
+static void
+put_double(FILE *f, double d)
+{
+	char b[40];
+
+	if (!isfinite(d)) {
+		fputs("null", f);
 		return;
-	cJSON_AddBoolToObject(o, "ok", res->err == 0);
-	cJSON_AddStringToObject(o, "reason", pj_err_reason(res->err));
-	cJSON_AddStringToObject(o, "detail", res->detail);
-	cJSON_AddStringToObject(o, "user", res->user);
-	cJSON_AddStringToObject(o, "iss", res->iss);
-	cJSON_AddStringToObject(o, "sub", res->sub);
-	cJSON_AddStringToObject(o, "kid", res->kid);
-	cJSON_AddStringToObject(o, "jti", res->jti);
-	if (res->has_exp)
-		cJSON_AddNumberToObject(o, "exp", res->exp);
+	}
+	snprintf(b, sizeof(b), "%.15g", d);
+	if (strtod(b, NULL) != d)
+		snprintf(b, sizeof(b), "%.17g", d);
+	fputs(b, f);
+}
+
+/* A number as the token wrote it (pj_json_parse keeps the text, so 1.0
+ * stays 1.0), else as a double. */
+static void
+put_number(FILE *f, const cJSON *v)
+{
+	const char *t = v->valuestring;
+
+	if (t != NULL && t[0] != '\0' && strspn(t, "0123456789+-.eE") == strlen(t))
+		fputs(t, f);
 	else
-		cJSON_AddNullToObject(o, "exp");
-	cJSON_AddBoolToObject(o, "verified", res->verified);
-	if ((s = cJSON_PrintUnformatted(o)) != NULL)
-		printf("%s\n", s);
-	free(s);
-	cJSON_Delete(o);
+		put_double(f, v->valuedouble);
+}
+
+static void
+put_indent(FILE *f, int depth)
+{
+	for (int i = 0; i < depth; i++)
+		fputs("  ", f);
+}
+
+/* Any value; indented by two spaces a level when pretty. Depth is bounded
+ * by the parser (PJ_JSON_MAX_DEPTH). */
+static void
+put_value(FILE *f, const cJSON *v, int depth, int pretty)
+{
+	const cJSON *c;
+	int obj;
+
+	if (v == NULL || cJSON_IsNull(v)) {
+		fputs("null", f);
+	} else if (cJSON_IsString(v) && v->valuestring != NULL) {
+		put_string(f, v->valuestring);
+	} else if (cJSON_IsNumber(v)) {
+		put_number(f, v);
+	} else if (cJSON_IsBool(v)) {
+		fputs(cJSON_IsTrue(v) ? "true" : "false", f);
+	} else if (cJSON_IsObject(v) || cJSON_IsArray(v)) {
+		obj = cJSON_IsObject(v);
+		fputc(obj ? '{' : '[', f);
+		for (c = v->child; c != NULL; c = c->next) {
+			if (pretty) {
+				fputc('\n', f);
+				put_indent(f, depth + 1);
+			}
+			if (obj) {
+				put_string(f, c->string != NULL ? c->string : "");
+				fputs(pretty ? ": " : ":", f);
+			}
+			put_value(f, c, depth + 1, pretty);
+			if (c->next != NULL)
+				fputc(',', f);
+		}
+		if (pretty && v->child != NULL) {
+			fputc('\n', f);
+			put_indent(f, depth);
+		}
+		fputc(obj ? '}' : ']', f);
+	} else {
+		fputs("null", f);
+	}
+}
+
+/* ,"key":"value", or ,"key":null for NULL or "" (a field the token lacks). */
+static void
+put_member(FILE *f, const char *key, const char *val)
+{
+	fprintf(f, ",\"%s\":", key);
+	if (val == NULL || val[0] == '\0')
+		fputs("null", f);
+	else
+		put_string(f, val);
+}
+
+/* The one object of --json, for every exit of the check and refresh modes;
+ * detail NULL: res->detail. */
+static void
+print_json(const struct pj_result *res, const char *reason, const char *detail)
+{
+	FILE *f = stdout;
+
+	fprintf(f, "{\"ok\":%s,\"reason\":", res->err == 0 ? "true" : "false");
+	put_string(f, reason);
+	fputs(",\"detail\":", f);
+	put_string(f, detail != NULL ? detail : res->detail);
+	put_member(f, "user", res->user);
+	put_member(f, "issuer_name", res->issuer_name);
+	put_member(f, "iss", res->iss);
+	put_member(f, "sub", res->sub);
+	put_member(f, "kid", res->kid);
+	put_member(f, "jti", res->jti);
+	fputs(",\"exp\":", f);
+	if (res->has_exp)
+		put_double(f, res->exp);
+	else
+		fputs("null", f);
+	fputs("}\n", f);
 }
 
 static void
@@ -77,8 +283,73 @@ print_text(const struct pj_result *res)
 		printf("accepted: user %s\n", res->user);
 	else
 		printf("rejected: %s: %s\n", pj_err_reason(res->err), res->detail);
+	if (res->issuer_name[0] != '\0')
+		printf("  issuer_name %s\n", res->issuer_name);
 	printf("  iss %s\n  sub %s\n  kid %s\n  jti %s\n  fields %s\n", res->iss, res->sub, res->kid,
 	    res->jti, res->verified ? "verified" : "unverified (signature not checked or failed)");
+}
+
+/* The token on stdin, trimmed. PJ_ERR_TOO_LARGE when far past the limit (a
+ * verdict, too_large); another error when stdin cannot be read. */
+static int
+read_token(char **buf, size_t *buflen, const char **tok, size_t *len)
+{
+	int r;
+
+	*tok = NULL;
+	*len = 0;
+	if ((r = pj_read_all(STDIN_FILENO, STDIN_MAX, buf, buflen)) != 0)
+		return r;
+	*tok = *buf;
+	*len = *buflen;
+	pj_trim(tok, len);
+	return 0;
+}
+
+/* --decode: the format step only (step 1); no configuration, no key. rd
+ * is read_token's outcome, raw/rawlen the input before trimming. */
+static int
+decode(const char *raw, size_t rawlen, const char *tok, size_t len, int rd, int json)
+{
+	struct pj_jws jws;
+	int r = rd;
+
+	memset(&jws, 0, sizeof(jws));
+	if (r == 0 && pj_answer_replaced(raw, rawlen))
+		r = PJ_ERR_ANSWER_REPLACED;
+	if (r == 0)
+		r = pj_jws_parse(tok, len, &jws);
+	if (json) {
+		printf("{\"ok\":%s,\"reason\":", r == 0 ? "true" : "false");
+		put_string(stdout, pj_err_reason(r));
+		fputs(",\"header\":", stdout);
+		put_value(stdout, r == 0 ? jws.header : NULL, 0, 0);
+		fputs(",\"payload\":", stdout);
+		put_value(stdout, r == 0 ? jws.payload : NULL, 0, 0);
+		fputs("}\n", stdout);
+	} else if (r == 0) {
+		fputs("UNVERIFIED\n", stdout);
+		put_value(stdout, jws.header, 0, 1);
+		fputc('\n', stdout);
+		put_value(stdout, jws.payload, 0, 1);
+		fputc('\n', stdout);
+	} else {
+		printf("rejected: %s\n", pj_err_reason(r));
+	}
+	pj_jws_clear(&jws);
+	return r == 0 ? EXIT_ACCEPTED : EXIT_REJECTED;
+}
+
+/* The logged configuration error without its "configuration error: " (the
+ * reason says so): FILE:LINE: key: why. */
+static const char *
+config_detail(const char *logged)
+{
+	static const char pfx[] = "configuration error: ";
+
+	if (strncmp(logged, pfx, sizeof(pfx) - 1) == 0)
+		return logged + sizeof(pfx) - 1;
+	return logged;
 }
 
 /* --check-config: every section and user_map loaded, the effective settings
@@ -86,11 +357,7 @@ print_text(const struct pj_result *res)
 static int
 check_config_main(int nopts, const char **opts, int json, struct pj_log *lg, char *last)
 {
-	static const char pfx[] = "configuration error: ";
 	struct pj_configs *set = NULL;
-	const char *detail = last;
-	cJSON *o;
-	char *s;
 	int r;
 
 	lg->last = last;
@@ -101,17 +368,11 @@ check_config_main(int nopts, const char **opts, int json, struct pj_log *lg, cha
 	}
 	if (!json)
 		return EXIT_USAGE;	/* the error is on stderr already */
-	if (strncmp(detail, pfx, sizeof(pfx) - 1) == 0)
-		detail += sizeof(pfx) - 1;
-	if ((o = cJSON_CreateObject()) == NULL)
-		return EXIT_USAGE;
-	cJSON_AddBoolToObject(o, "ok", 0);
-	cJSON_AddStringToObject(o, "reason", r == PJ_ERR_CONFIG ? "config_error" : pj_err_reason(r));
-	cJSON_AddStringToObject(o, "detail", detail);
-	if ((s = cJSON_PrintUnformatted(o)) != NULL)
-		printf("%s\n", s);
-	free(s);
-	cJSON_Delete(o);
+	fputs("{\"ok\":false,\"reason\":", stdout);
+	put_string(stdout, r == PJ_ERR_CONFIG ? "config_error" : pj_err_reason(r));
+	fputs(",\"detail\":", stdout);
+	put_string(stdout, config_detail(last));
+	fputs("}\n", stdout);
 	return EXIT_USAGE;
 }
 
@@ -119,54 +380,111 @@ int
 main(int argc, char **argv)
 {
 	const char *opts[MAX_ARGS], *user = NULL, *tok = NULL;
-	char *cfgarg = NULL, *buf = NULL;
+	char *cfgarg = NULL, *buf = NULL, why[WHY_MAX] = "", logged[PJ_LOG_LAST_MAX] = "";
 	struct pj_configs *cfg = NULL;
-	struct pj_log lg = {NULL, 0, 0, NULL};
+	struct pj_log lg = {NULL, 0, 0, logged};
 	struct pj_result res;
 	size_t nopts = 0, len = 0, buflen = 0;
-	int json = 0, refresh = 0, check_config = 0, ret = EXIT_USAGE, r;
-	char last[PJ_LOG_LAST_MAX] = "";
+	long nowarg = -1;
+	int json = 0, refresh = 0, decode_only = 0, check_config = 0, help = 0, version = 0;
+	int ret = EXIT_USAGE, r;
 
+	memset(&res, 0, sizeof(res));
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--json") == 0) {
 			json = 1;
-		} else if (strcmp(argv[i], "--refresh") == 0) {
+		} else if (strcmp(a, "--refresh") == 0) {
 			refresh = 1;
-		} else if (strcmp(argv[i], "--check-config") == 0) {
+		} else if (strcmp(a, "--decode") == 0) {
+			decode_only = 1;
+		} else if (strcmp(a, "--check-config") == 0) {
 			check_config = 1;
-		} else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc) {
+		} else if (strcmp(a, "--version") == 0) {
+			version = 1;
+		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			help = 1;
+		} else if ((strcmp(a, "--user") == 0 || strcmp(a, "--config") == 0 ||
+		    strcmp(a, "--now") == 0) && i + 1 == argc) {
+			usage_err(why, "%s needs a value", a);
+		} else if (strcmp(a, "--user") == 0) {
 			user = argv[++i];
-		} else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-			free(cfgarg);
-			if ((cfgarg = malloc(strlen(argv[i + 1]) + 8)) == NULL)
-				goto out;
-			sprintf(cfgarg, "config=%s", argv[++i]);
-			if (nopts == MAX_ARGS)
-				goto toomany;
-			opts[nopts++] = cfgarg;
-		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage();
-			ret = 0;
-			goto out;
-		} else if (argv[i][0] == '-') {
-			fprintf(stderr, "pam_jwt_check: unknown option %s\n", argv[i]);
-			usage();
-			goto out;
+		} else if (strcmp(a, "--now") == 0) {
+			const char *val = argv[++i];
+			long long v;
+
+			if (pj_num_parse(val, strlen(val), 0, NOW_MAX, 0, &v) != 0)
+				usage_err(why, "--now: not a whole number of seconds from 0 to %ld",
+				    NOW_MAX);
+			else
+				nowarg = (long)v;
+		} else if (strcmp(a, "--config") == 0) {
+			const char *path = argv[++i];
+
+			/* Once (opts keeps cfgarg): config= twice is refused as well. */
+			if (cfgarg != NULL) {
+				usage_err(why, "--config given twice");
+			} else if (nopts == MAX_ARGS) {
+				usage_err(why, "too many arguments");
+			} else if ((cfgarg = malloc(strlen(path) + 8)) == NULL) {
+				usage_err(why, "out of memory");
+			} else {
+				sprintf(cfgarg, "config=%s", path);
+				opts[nopts++] = cfgarg;
+			}
+		} else if (a[0] == '-') {
+			usage_err(why, "unknown option %s", a);
+		} else if (nopts == MAX_ARGS) {
+			usage_err(why, "too many arguments");
 		} else {
-			if (nopts == MAX_ARGS)
-				goto toomany;
-			opts[nopts++] = argv[i];
+			opts[nopts++] = a;
 		}
 	}
-	if (check_config) {
-		ret = check_config_main((int)nopts, opts, json, &lg, last);
+	if (help) {
+		usage(stdout);
+		ret = EXIT_ACCEPTED;
 		goto out;
 	}
-	if (pj_configs_load((int)nopts, opts, PJ_CONF_TOOL, &lg, &cfg) != 0)
+	if (version) {
+		printf("pam_jwt %s\n", PACKAGE_VERSION);
+		ret = EXIT_ACCEPTED;
 		goto out;
+	}
+	if (refresh + decode_only + check_config > 1)
+		usage_err(why, "--refresh, --decode and --check-config exclude each other");
+	if (decode_only && (nopts > 0 || user != NULL || nowarg >= 0))
+		usage_err(why, "--decode reads no configuration and takes no --user or --now");
+	if ((refresh || check_config) && (user != NULL || nowarg >= 0))
+		usage_err(why, "--refresh and --check-config take no --user or --now");
+	if (user != NULL && user[0] == '\0')
+		usage_err(why, "--user: empty name");
+	if (why[0] != '\0')
+		goto usage_error;
+	if (check_config) {
+		ret = check_config_main((int)nopts, opts, json, &lg, logged);
+		goto out;
+	}
+	if (decode_only) {
+		r = read_token(&buf, &buflen, &tok, &len);
+		if (r != 0 && r != PJ_ERR_TOO_LARGE) {
+			usage_err(why, "cannot read the token from stdin");
+			goto usage_error;
+		}
+		ret = decode(buf, buflen, tok, len, r, json);
+		goto out;
+	}
+	if ((r = pj_configs_load((int)nopts, opts, PJ_CONF_TOOL, &lg, &cfg)) != 0) {
+		pj_result_fail(&res, r);
+		if (json)
+			print_json(&res, pj_err_reason(r),
+			    logged[0] ? config_detail(logged) : NULL);
+		goto out;
+	}
 	lg.debug = cfg->v[0]->debug;
 	if (refresh) {
 		r = 0;
+		logged[0] = '\0';
 		/* Every accepted issuer's keys; the worst outcome decides. */
 		for (size_t i = 0; i < cfg->n; i++) {
 			int ri = pj_keys_refresh(cfg->v[i], &lg, (int64_t)time(NULL));
@@ -175,15 +493,16 @@ main(int argc, char **argv)
 				r = ri;
 		}
 		ret = r == 0 ? EXIT_ACCEPTED : r == PJ_ERR_CONFIG ? EXIT_USAGE : EXIT_UNAVAILABLE;
+		if (json) {
+			pj_result_fail(&res, r);
+			print_json(&res, pj_err_reason(r),
+			    r == 0 ? "keys refreshed" : logged[0] ? logged : NULL);
+		}
 		goto out;
 	}
-	if (user != NULL && user[0] == '\0') {
-		fputs("pam_jwt_check: --user: empty name\n", stderr);
-		goto out;
-	}
-	if ((r = pj_read_all(STDIN_FILENO, STDIN_MAX, &buf, &buflen)) != 0 && r != PJ_ERR_TOO_LARGE) {
-		fputs("pam_jwt_check: cannot read the token from stdin\n", stderr);
-		goto out;
+	if ((r = read_token(&buf, &buflen, &tok, &len)) != 0 && r != PJ_ERR_TOO_LARGE) {
+		usage_err(why, "cannot read the token from stdin");
+		goto usage_error;
 	}
 	if (r == PJ_ERR_TOO_LARGE) {
 		pj_result_fail(&res, PJ_ERR_TOO_LARGE);
@@ -191,19 +510,25 @@ main(int argc, char **argv)
 		/* The module's rule, on the raw input: sshd's made-up answer. */
 		pj_result_fail(&res, PJ_ERR_ANSWER_REPLACED);
 	} else {
-		tok = buf;
-		len = buflen;
-		pj_trim(&tok, &len);
-		pj_verify(cfg, &lg, tok, len, user, (int64_t)time(NULL), PJ_VERIFY_NO_REPLAY_WRITE, &res);
+		int64_t now = nowarg >= 0 ? (int64_t)nowarg : (int64_t)time(NULL);
+
+		pj_verify(cfg, &lg, tok, len, user, now, PJ_VERIFY_NO_REPLAY_WRITE, &res);
 	}
 	if (json)
-		print_json(&res);
+		print_json(&res, pj_err_reason(res.err), NULL);
 	else
 		print_text(&res);
 	ret = exit_code(res.err);
 	goto out;
-toomany:
-	fputs("pam_jwt_check: too many arguments\n", stderr);
+usage_error:
+	if (json) {
+		pj_result_fail(&res, PJ_ERR_CONFIG);
+		print_json(&res, "usage", why);
+	} else {
+		fprintf(stderr, "pam_jwt_check: %s\n", why);
+		usage(stderr);
+	}
+	ret = EXIT_USAGE;
 out:
 	pj_freezero(buf, buflen);
 	pj_configs_free(cfg);

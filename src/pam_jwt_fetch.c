@@ -1,5 +1,5 @@
 /*
- * pam_jwt_fetch: one HTTPS GET for the module (CONTRACT.md sections 4, 8).
+ * pam_jwt_fetch: one HTTPS GET for the module (pam_jwt(8), section KEYS).
  * A response received in full: "STATUS MAX_AGE\n" and the body on stdout,
  * exit 0 (the module judges the status).  Transport failure: one line on
  * stderr, exit 1.  Usage error: exit 2.  libcurl lives only in this program.
@@ -16,6 +16,9 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+
+#include "err.h"
+#include "num.h"
 
 #define EXIT_TRANSPORT	1
 #define EXIT_USAGE	2
@@ -56,22 +59,15 @@ fail(const char *why)
 	return EXIT_TRANSPORT;
 }
 
-/* Digits only, no sign, no spaces; lo..hi. */
+/* An argument: digits only, lo..hi. */
 static int
-parse_num(const char *s, long lo, long hi, long *out)
+parse_arg(const char *s, long lo, long hi, long *out)
 {
-	long v = 0;
+	long long v;
 
-	if (*s == '\0' || strlen(s) > 9)
+	if (pj_num_parse(s, strlen(s), lo, hi, 0, &v) != 0)
 		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		v = v * 10 + (*s - '0');
-	}
-	if (v < lo || v > hi)
-		return -1;
-	*out = v;
+	*out = (long)v;
 	return 0;
 }
 
@@ -80,7 +76,8 @@ static void
 directive(struct fetch *f, const char *s, const char *e)
 {
 	const char *eq;
-	long v = 0;
+	long long v;
+	int r;
 
 	while (s < e && (*s == ' ' || *s == '\t'))
 		s++;
@@ -94,16 +91,15 @@ directive(struct fetch *f, const char *s, const char *e)
 		f->age_bad = 1;
 		return;
 	}
-	for (s = eq + 1; s < e; s++) {
-		if (*s < '0' || *s > '9') {
-			f->age_bad = 1;
-			return;
-		}
-		/* Saturate rather than overflow (RFC 9111 1.2.2). */
-		v = v > (AGE_MAX - (*s - '0')) / 10 ? AGE_MAX : v * 10 + (*s - '0');
+	/* Too large saturates rather than fails (RFC 9111 1.2.2). */
+	if ((r = pj_num_parse(eq + 1, (size_t)(e - eq - 1), 0, AGE_MAX, 0, &v)) == PJ_ERR_TOO_LARGE)
+		v = AGE_MAX;
+	else if (r != 0) {
+		f->age_bad = 1;
+		return;
 	}
 	if (f->age < 0 || v < f->age)
-		f->age = v;
+		f->age = (long)v;
 }
 
 static size_t
@@ -210,10 +206,10 @@ main(int argc, char **argv)
 		if (strcmp(argv[i], "--ca-stdin") == 0 && !ca_stdin)
 			ca_stdin = 1;
 		else if (strcmp(argv[i], "--timeout") == 0 && timeout == 0 && i + 1 < argc) {
-			if (parse_num(argv[++i], 1, 60, &timeout) != 0)
+			if (parse_arg(argv[++i], 1, 60, &timeout) != 0)
 				return usage();
 		} else if (strcmp(argv[i], "--max-bytes") == 0 && maxb == 0 && i + 1 < argc) {
-			if (parse_num(argv[++i], 1, BYTES_MAX, &maxb) != 0)
+			if (parse_arg(argv[++i], 1, BYTES_MAX, &maxb) != 0)
 				return usage();
 		} else if (url == NULL && strncmp(argv[i], "https://", 8) == 0 &&
 		    strlen(argv[i]) > 8 && strlen(argv[i]) < URL_MAX) {

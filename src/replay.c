@@ -1,11 +1,14 @@
-/* One-time jti records under state_dir (CONTRACT section 3, step 9).
+/* One-time jti records under state_dir (pam_jwt(8), VALIDATION).
  *
  * One file per accepted (iss, jti), named by the BLAKE2b-256 hex of
- * iss "\n" jti, holding the time after which the token cannot be valid
- * (exp + leeway). A record is made complete in a temporary file (created
- * O_CREAT|O_EXCL, synced) and published with link(), which fails when the
- * name exists: of two logins with one token, exactly one wins, and no
- * reader ever sees half a record. Replacing a stale record and pruning
+ * iss "\n" jti, holding the token's exp (rounded up). It blocks every line
+ * sharing the store until exp + PJ_LEEWAY_MAX, whatever the leeway of the
+ * line that wrote it or reads it, and is pruned only after that. (A record
+ * of an older version holds exp + its writer's leeway: it blocks a little
+ * longer, never shorter.) A record is made complete in a temporary file
+ * (created O_CREAT|O_EXCL, synced) and published with link(), which fails
+ * when the name exists: of two logins with one token, exactly one wins,
+ * and no reader ever sees half a record. Replacing a stale record and pruning
  * happen under state_dir/.lock; creation needs no lock, since link()
  * cannot succeed while a record (stale or not) exists.
  */
@@ -27,7 +30,9 @@
 
 #include "cache.h"
 #include "err.h"
+#include "num.h"
 #include "replay.h"
+#include "trust.h"
 #include "util.h"
 
 #define RECORD_MAX 32
@@ -41,6 +46,14 @@
 
 enum { REC_NONE, REC_VALID, REC_UNTRUSTED, REC_ERROR };
 
+/* A record of exp still blocks at now: the token may be accepted on some
+ * line while now < exp + leeway, and no line's leeway exceeds the max. */
+static int
+record_blocks(int64_t exp, int64_t now)
+{
+	return now - PJ_LEEWAY_MAX < exp;
+}
+
 /* state_dir: 1 when it does not exist (and create is off), 0 and *dfd, or
  * PJ_ERR_REPLAY_STORE_UNAVAILABLE (logged). */
 static int
@@ -50,7 +63,7 @@ open_dir(const struct pj_config *cfg, const struct pj_log *lg, int create, int *
 	int made = 0;
 
 	*dfd = -1;
-	if (pj_open_safely(cfg->state_dir, 1, dfd, &why) == 0)
+	if (pj_trust_open(cfg->state_dir, PJ_TRUST_DIR, PJ_TRUST_RDONLY, dfd, &why) == 0)
 		return 0;
 	if (errno != ENOENT)
 		goto bad;
@@ -62,7 +75,7 @@ open_dir(const struct pj_config *cfg, const struct pj_log *lg, int create, int *
 		why = strerror(errno);
 		goto bad;
 	}
-	if (pj_open_safely(cfg->state_dir, 1, dfd, &why) != 0)
+	if (pj_trust_open(cfg->state_dir, PJ_TRUST_DIR, PJ_TRUST_RDONLY, dfd, &why) != 0)
 		goto bad;
 	if (made && fchmod(*dfd, 0700) != 0) {
 		why = strerror(errno);
@@ -76,54 +89,39 @@ bad:
 	return PJ_ERR_REPLAY_STORE_UNAVAILABLE;
 }
 
+/* "EXP\n" as write_tmp makes it: canonical digits. */
 static int
 parse_expiry(const char *buf, size_t len, int64_t *out)
 {
-	int64_t v = 0;
+	long long v;
 
-	if (len < 2 || len > 20 || buf[len - 1] != '\n' || (buf[0] == '0' && len > 2))
+	if (len < 2 || buf[len - 1] != '\n' ||
+	    pj_num_parse(buf, len - 1, 0, INT64_MAX, PJ_NUM_CANONICAL, &v) != 0)
 		return -1;
-	for (size_t i = 0; i + 1 < len; i++) {
-		if (buf[i] < '0' || buf[i] > '9')
-			return -1;
-		v = v * 10 + (buf[i] - '0');
-	}
 	*out = v;
 	return 0;
 }
 
 /* A record we cannot trust still counts as there: one-time use never fails open. */
 static int
-read_record(int dfd, const char *name, const struct pj_log *lg, int64_t *expiry)
+read_record(int dfd, const char *name, const struct pj_log *lg, int64_t *exp)
 {
 	char buf[RECORD_MAX + 1];
 	const char *why = NULL;
-	struct stat st;
 	ssize_t n;
 	int fd;
 
-	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
+	if (pj_trust_openat(dfd, name, PJ_TRUST_FILE, PJ_TRUST_RDONLY, &fd, &why) != 0) {
 		if (errno == ENOENT)
 			return REC_NONE;
-		if (errno == ELOOP) {
-			why = "is a symbolic link";
+		if (pj_trust_refused(errno))
 			goto untrusted;
-		}
 		pj_log(lg, LOG_ERR, "jti_replay: record %s: %s", name, strerror(errno));
 		return REC_ERROR;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		why = "not a regular file";
-		goto untrusted;
-	}
-	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		why = "fails the owner/mode rule";
-		goto untrusted;
-	}
 	while ((n = read(fd, buf, sizeof(buf))) < 0 && errno == EINTR)
 		;
-	if (n < 0 || parse_expiry(buf, (size_t)n, expiry) != 0) {
+	if (n < 0 || parse_expiry(buf, (size_t)n, exp) != 0) {
 		why = "unreadable or garbage";
 		goto untrusted;
 	}
@@ -141,16 +139,11 @@ untrusted:
 static int
 lock_store(int dfd, long wait_ms)
 {
-	struct stat st;
+	const char *why;
 	int fd;
 
-	fd = openat(dfd, LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd < 0)
+	if (pj_trust_openat(dfd, LOCK_NAME, PJ_TRUST_FILE, PJ_TRUST_LOCK, &fd, &why) != 0)
 		return -1;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid())) {
-		close(fd);
-		return -1;
-	}
 	for (long waited = 0;; waited += LOCK_POLL_MS) {
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 			return fd;
@@ -164,7 +157,7 @@ lock_store(int dfd, long wait_ms)
 
 /* The complete record, in a fresh temporary file: its name in tmp. */
 static int
-write_tmp(int dfd, int64_t expiry, char tmp[sizeof(TMP_PREFIX) + 32])
+write_tmp(int dfd, int64_t exp, char tmp[sizeof(TMP_PREFIX) + 32])
 {
 	unsigned char rnd[16];
 	char body[RECORD_MAX];
@@ -176,7 +169,7 @@ write_tmp(int dfd, int64_t expiry, char tmp[sizeof(TMP_PREFIX) + 32])
 	sodium_bin2hex(tmp + sizeof(TMP_PREFIX) - 1, 33, rnd, sizeof(rnd));
 	if ((fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
 		return -1;
-	n = snprintf(body, sizeof(body), "%" PRId64 "\n", expiry);
+	n = snprintf(body, sizeof(body), "%" PRId64 "\n", exp);
 	while ((w = write(fd, body, (size_t)n)) < 0 && errno == EINTR)
 		;
 	if (w != n || fchmod(fd, 0600) != 0 || fsync(fd) != 0 || close(fd) != 0) {
@@ -201,8 +194,9 @@ is_record_name(const char *s)
 	return i == PJ_CACHE_HEX_LEN;
 }
 
-/* A few expired records go, picked at random over the folder (so that no
- * part of it is never looked at), and temporary files of killed logins. */
+/* A few records that block no line any more go, picked at random over the
+ * folder (so that no part of it is never looked at), and temporary files
+ * of killed logins. */
 static void
 prune(int dfd, int64_t now, const struct pj_log *lg)
 {
@@ -210,7 +204,7 @@ prune(int dfd, int64_t now, const struct pj_log *lg)
 	size_t seen = 0, npick = 0, scanned = 0, gone = 0;
 	struct dirent *de;
 	struct stat st;
-	int64_t expiry;
+	int64_t exp;
 	DIR *d = NULL;
 	int lfd, fd;
 
@@ -242,7 +236,7 @@ prune(int dfd, int64_t now, const struct pj_log *lg)
 	/* Under the lock: a stale record cannot be replaced meanwhile, and
 	 * none can be created while it exists. */
 	for (size_t i = 0; i < npick; i++) {
-		if (read_record(dfd, pick[i], lg, &expiry) == REC_VALID && now >= expiry &&
+		if (read_record(dfd, pick[i], lg, &exp) == REC_VALID && !record_blocks(exp, now) &&
 		    unlinkat(dfd, pick[i], 0) == 0)
 			gone++;
 	}
@@ -261,7 +255,7 @@ pj_replay_check(const struct pj_config *cfg, const struct pj_log *lg, const char
 	char name[PJ_CACHE_HEX_LEN + 1], tmp[sizeof(TMP_PREFIX) + 32] = "";
 	char *src = NULL;
 	size_t ilen, jlen;
-	int64_t expiry = 0, have = 0;
+	int64_t rec = 0, have = 0;
 	int dfd = -1, lfd = -1, rr, r = PJ_ERR_REPLAY_STORE_UNAVAILABLE;
 
 	if (jti == NULL || jti[0] == '\0')
@@ -280,11 +274,9 @@ pj_replay_check(const struct pj_config *cfg, const struct pj_log *lg, const char
 	memcpy(src + ilen + 1, jti, jlen + 1);
 	pj_hash_hex(src, ilen + 1 + jlen, name);
 	free(src);
-	/* The token may be accepted while now < exp + leeway. */
-	expiry = (int64_t)exp;
-	if ((double)expiry < exp)
-		expiry++;	/* rounded up */
-	expiry += cfg->leeway;
+	rec = (int64_t)exp;
+	if ((double)rec < exp)
+		rec++;	/* rounded up: never shorter */
 
 	if ((rr = open_dir(cfg, lg, record, &dfd)) != 0)
 		return rr == 1 ? 0 : rr;	/* no store yet: nothing was ever used */
@@ -292,13 +284,13 @@ pj_replay_check(const struct pj_config *cfg, const struct pj_log *lg, const char
 		/* The tool reads; it never writes, nor takes the lock. */
 		switch (read_record(dfd, name, lg, &have)) {
 		case REC_NONE: r = 0; break;
-		case REC_VALID: r = now < have ? PJ_ERR_REPLAYED : 0; break;
+		case REC_VALID: r = record_blocks(have, now) ? PJ_ERR_REPLAYED : 0; break;
 		case REC_UNTRUSTED: r = PJ_ERR_REPLAYED; break;
 		default: r = PJ_ERR_REPLAY_STORE_UNAVAILABLE; break;
 		}
 		goto out;
 	}
-	if (write_tmp(dfd, expiry, tmp) != 0) {
+	if (write_tmp(dfd, rec, tmp) != 0) {
 		pj_log(lg, LOG_ERR, "jti_replay: state_dir %s: cannot write a record: %s", cfg->state_dir,
 		    strerror(errno));
 		tmp[0] = '\0';
@@ -316,7 +308,7 @@ pj_replay_check(const struct pj_config *cfg, const struct pj_log *lg, const char
 	rr = read_record(dfd, name, lg, &have);
 	if (rr == REC_ERROR)
 		goto out;
-	if (rr == REC_UNTRUSTED || (rr == REC_VALID && now < have)) {
+	if (rr == REC_UNTRUSTED || (rr == REC_VALID && record_blocks(have, now))) {
 		r = PJ_ERR_REPLAYED;
 		goto out;
 	}
@@ -328,7 +320,7 @@ pj_replay_check(const struct pj_config *cfg, const struct pj_log *lg, const char
 	rr = read_record(dfd, name, lg, &have);
 	if (rr == REC_ERROR)
 		goto out;
-	if (rr == REC_UNTRUSTED || (rr == REC_VALID && now < have)) {
+	if (rr == REC_UNTRUSTED || (rr == REC_VALID && record_blocks(have, now))) {
 		r = PJ_ERR_REPLAYED;
 		goto out;
 	}

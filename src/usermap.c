@@ -86,7 +86,7 @@ is_user_byte(unsigned char c)
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
 }
 
-/* Regex characters that end the literal prefix (CONTRACT section 5). */
+/* Regex characters that end the literal prefix (pam_jwt.conf(5), PATTERN). */
 static int
 is_re_special(char c)
 {

@@ -1,4 +1,4 @@
-/* The user_map file (CONTRACT section 5) and the safe-name rule. */
+/* The user_map file (pam_jwt.conf(5), USER MAP) and the safe-name rule. */
 #ifndef PJ_USERMAP_H
 #define PJ_USERMAP_H
 

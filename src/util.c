@@ -14,50 +14,6 @@
 #include "util.h"
 
 int
-pj_open_safely(const char *path, int want_dir, int *fd, const char **why)
-{
-	struct stat st;
-	int f;
-
-	*fd = -1;
-	*why = NULL;
-	f = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | (want_dir ? O_DIRECTORY : 0));
-	if (f < 0) {
-		*why = errno == ELOOP ? "is a symbolic link" : strerror(errno);
-		return -1;
-	}
-	if (fstat(f, &st) != 0) {
-		*why = "cannot stat";
-		goto bad;
-	}
-	if (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
-		*why = want_dir ? "not a directory" : "not a regular file";
-		errno = want_dir ? ENOTDIR : EISDIR;
-		goto bad;
-	}
-	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		*why = "not owned by root or the current user";
-		errno = EPERM;
-		goto bad;
-	}
-	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		*why = "writable by group or other";
-		errno = EPERM;
-		goto bad;
-	}
-	*fd = f;
-	return 0;
-bad:
-	{
-		int e = errno;
-
-		close(f);
-		errno = e;
-	}
-	return -1;
-}
-
-int
 pj_read_all(int fd, size_t max, char **buf, size_t *len)
 {
 	size_t cap = 4096, n = 0;

@@ -1,4 +1,4 @@
-/* pj_verify: the one pipeline (CONTRACT section 3), for the module, the
+/* pj_verify: the one pipeline (pam_jwt(8), VALIDATION), for the module, the
  * tool, the fuzzers and the benchmark. */
 #ifndef PJ_VERIFY_H
 #define PJ_VERIFY_H

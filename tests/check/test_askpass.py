@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""pam_jwt_askpass (CONTRACT.md section 8), as TAP.
+"""pam_jwt_askpass (pam_jwt_askpass(1)), as TAP.
 
 Each call is its own process, as with ssh and sudo; pieces are joined the
 way the module joins them (trim, drop the trailing backslash, concatenate).

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Black-box tests of pam_jwt_check (CONTRACT.md sections 3-8), TAP output.
+"""Black-box tests of pam_jwt_check (pam_jwt_check(1)), TAP output.
 
 Every token is minted by python3-jwcrypto (tests/mint/mint.py), never by our
 code.  Each case asserts the exit status and, with --json, the exact reason
@@ -1036,8 +1036,10 @@ def test_ordering():
            "keys_unavailable", jwks=missing)
     unreadable = F.path("unreadable-dir")
     os.mkdir(unreadable, 0o700)
-    expect("ordering: jwks_file is a directory: exit 3", tok(), 3,
-           "keys_unavailable", jwks=unreadable)
+    # A jwks_file of the wrong type (here a directory) is a configuration
+    # error, not a missing file (pam_jwt.conf(5), FILES).
+    config_error("ordering: jwks_file is a directory: exit 2 (configuration error)",
+                 base_args(unreadable))
     # iss chooses the issuer before any key work; other claims only after
     # the signature
     t = tok(claims=C(iss="https://evil.test"))

@@ -23,10 +23,11 @@ import time
 sys.dont_write_bytecode = True
 BUILD = os.path.abspath(sys.argv[1])
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path[:0] = [os.path.join(SRC, "tests", d) for d in ("mint", "issuer", "e2e")]
+sys.path[:0] = [os.path.join(SRC, "tests", d) for d in ("mint", "issuer", "e2e", "lib")]
 import control  # noqa: E402
 import mint  # noqa: E402
 import sshlab  # noqa: E402
+from files import install  # noqa: E402
 
 MODULE = os.path.join(BUILD, "src", ".libs", "pam_jwt.so")
 DRIVE = os.path.join(BUILD, "tests", "pam", "pjdrive")
@@ -155,8 +156,7 @@ def libpam_demo():
         token = mint.sign(key, "ES256", claims, {"kid": "ec-p256"})
         print("token (ES256, %d bytes) for sub=bin, aud=ssh://demo-host, valid 300 s" % len(token))
         keys = os.path.join(work, "jwks.json")
-        with open(keys, "w") as f:
-            f.write(open(os.path.join(iss.dir, "jwks.json")).read())
+        install(os.path.join(iss.dir, "jwks.json"), keys, 0o644)
         confdir = os.path.join(work, "pam.d")
         os.mkdir(confdir)
         with open(os.path.join(confdir, "demo"), "w") as f:

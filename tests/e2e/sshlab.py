@@ -37,8 +37,39 @@ TIMEOUT = 30          # any one subprocess
 LOG_WAIT = 5          # a verdict line after the client is done
 PROGRAMS = ("ssh", "ssh-keygen", "useradd", "userdel", "setpriv")
 
-VERDICT = re.compile(r'pam_jwt\((?P<svc>[^:()]+):auth\): result=(?P<result>\w+) reason=(?P<reason>\w+)'
-                     r'(?: user="(?P<user>[^"]*)")?')
+VERDICT = re.compile(r'pam_jwt\((?P<svc>[^:()]+):auth\): (?P<rest>result=.*?)\s*$')
+# The verdict line's 13 fields, in their order (pam_jwt(8) LOGGING).
+FIELDS = ("result", "reason", "service", "pam_user", "rhost", "issuer_name", "user", "fields",
+          "iss", "sub", "kid", "jti", "detail")
+BARE = ("result", "reason", "fields")
+PAIR = re.compile(r'([a-z_]+)=("[^"]*"|[^\s"]+)(?: |$)')
+
+
+def parse_verdict(rest):
+    """The text form's key=value pairs as a dict: quoted values unquoted,
+    a bare - as None; "well_formed" says whether the line has exactly the
+    13 fields in order, result/reason/fields bare words, the others quoted
+    or a bare -, and nothing else."""
+    out, keys, pos, good = {}, [], 0, True
+    while pos < len(rest):
+        m = PAIR.match(rest, pos)
+        if not m:
+            good = False
+            break
+        k, v = m.group(1), m.group(2)
+        keys.append(k)
+        if v.startswith('"'):
+            good = good and k not in BARE
+            out[k] = v[1:-1]
+        elif v == "-":
+            good = good and k not in BARE[:2]
+            out[k] = None
+        else:
+            good = good and k in BARE and re.fullmatch(r"[a-z_]+", v) is not None
+            out[k] = v
+        pos = m.end()
+    out["well_formed"] = good and tuple(keys) == FIELDS
+    return out
 
 
 def missing(programs=PROGRAMS, users=()):
@@ -239,13 +270,13 @@ class LogWatch:
 
     def verdicts(self, mark, svc, want=1):
         """The module's verdict lines for service svc since mark, as dicts
-        (svc, result, reason, user, line)."""
+        (svc, line, well_formed and the fields of parse_verdict)."""
         def get():
             out = []
             for l in self.all()[mark:]:
                 m = VERDICT.search(l)
                 if m and m.group("svc") == svc:
-                    out.append(dict(m.groupdict(), line=l))
+                    out.append(dict(parse_verdict(m.group("rest")), svc=m.group("svc"), line=l))
             return out
         if self.how == "listener":
             self._barrier()
@@ -257,17 +288,25 @@ class LogWatch:
 
 class Site:
     """One sshd on 127.0.0.1 with its own PAM service, made from
-    pam.d-examples/sshd, whose config file is one example .conf."""
+    pam.d-examples/sshd, whose config file is one example .conf; or, with
+    sources (see Lab.install_multi), the sectioned example read by the PAM
+    file's commented-out line for it."""
 
-    def __init__(self, lab, tag, example, users):
+    def __init__(self, lab, tag, example, users, sources=None, permit_root="no"):
         self.lab = lab
         self.tag = tag
         self.service = "sshd-pjtest-%s-%s" % (lab.rand, tag)
         self.folder = os.path.join(lab.tmp, "site-" + tag)
+        self.permit_root = permit_root
         os.mkdir(self.folder, 0o755)
         # The folder stands for /etc/security/pam_jwt/.
-        self.conf, self.aud = lab.install_conf(example, self.folder, "sshd.conf")
-        self.pamd = lab.install_pamd("sshd", self.service, self.folder)
+        if sources is None:
+            self.conf, self.aud = lab.install_conf(example, self.folder, "sshd.conf")
+            self.pamd = lab.install_pamd("sshd", self.service, self.folder)
+        else:
+            self.conf = lab.install_multi(example, self.folder, sources)
+            self.aud = None
+            self.pamd = lab.install_pamd("sshd", self.service, self.folder, pick=example + ".conf")
         # sshd takes its PAM service name from the name it runs as.
         self.link = os.path.join(self.folder, self.service)
         os.symlink(SSHD, self.link)
@@ -288,7 +327,7 @@ class Site:
                 "PidFile %s" % pidfile,
                 "AllowUsers %s" % " ".join(self.users),
                 "AuthorizedKeysFile none",
-                "PermitRootLogin no",
+                "PermitRootLogin %s" % self.permit_root,
                 "UseDNS no",
                 "PrintMotd no",
                 "PrintLastLog no",
@@ -368,12 +407,12 @@ class Lab:
             if os.path.exists(d):
                 os.unlink(d)
 
-    def reachable(self, path, mode=0o755):
+    def reachable(self, path, mode=0o755, copy=False):
         """path itself when every user may run it, else a root-owned copy
         in the lab (a build tree under a 0700 home: fetch_user and the sudo
         user could not reach it)."""
         p = os.path.abspath(path)
-        ok = os.stat(p).st_mode & stat.S_IXOTH
+        ok = not copy and os.stat(p).st_mode & stat.S_IXOTH
         d = os.path.dirname(p)
         while ok and d != "/":
             ok = os.stat(d).st_mode & stat.S_IXOTH
@@ -389,13 +428,21 @@ class Lab:
 
     # -- issuer and keys
     def start_issuer(self):
-        self.fetch = self.reachable(self.fetch, 0o711)   # as installed
+        # A trusted file: a root-owned copy in a 0755 folder, whatever the
+        # build tree's folders are (a release tree's are 0775).
+        self.fetch = self.reachable(self.fetch, 0o711, copy=True)   # as installed
         self.iss = control.start(os.path.join(self.tmp, "issuer"))
         self.cleanup.add("issuer", control.stop, self.iss)
         self.jwks = os.path.join(self.tmp, "jwks.json")
         shutil.copy(os.path.join(self.iss.dir, "jwks.json"), self.jwks)
         os.chmod(self.jwks, 0o644)
         return self.iss
+
+    def more_issuer(self, name):
+        """Another HTTPS test issuer (its own port, CA and keys)."""
+        h = control.start(os.path.join(self.tmp, "issuer-" + name))
+        self.cleanup.add("issuer " + name, control.stop, h)
+        return h
 
     def key_source(self, folder):
         """The key source lines for a config file: discovery at the issuer
@@ -423,11 +470,58 @@ class Lab:
             write(os.path.join(folder, example + ".map"), open(m).read())
         return path, aud
 
-    def install_pamd(self, example, service, folder):
+    def install_multi(self, example, folder, sources):
+        """pam.d-examples/EXAMPLE.conf, a file with [issuer NAME] sections,
+        into folder (for /etc/security/pam_jwt/), with the maps it names.
+        sources: section name -> an issuer handle (its issuer URL and key
+        source replace the section's issuer line: ca_file for discovery, or
+        a copy of its JWKS with keys=file) or the path of a JWKS file (copied
+        to where the section's jwks_file points). The fetch settings, global
+        keys, go before the first section. Returns the path."""
+        text = open(os.path.join(EX, example + ".conf")).read()
+        text = text.replace("/etc/security/pam_jwt/", folder + "/")
+        out, section, done = [], None, set()
+        for line in text.splitlines():
+            m = re.match(r"^\[issuer ([a-z0-9_-]+)\]\s*$", line)
+            src = sources.get(section)
+            if m:
+                if section is None:
+                    out += ["# the lab's fetch settings (global)",
+                            "fetch_helper = %s" % self.fetch, "fetch_user = nobody",
+                            "cache_dir = %s" % os.path.join(folder, "cache"), ""]
+                section = m.group(1)
+            elif src is not None and not isinstance(src, str) and re.match(r"^issuer = \S+$", line):
+                line = "issuer = %s\n" % src.url
+                if self.keys == "file":
+                    jw = os.path.join(folder, "jwks-%s.json" % section)
+                    if not os.path.exists(jw):
+                        write(jw, control.jwks(src).decode())
+                    line += "jwks_file = %s" % jw
+                else:
+                    line += "ca_file = %s" % src.ca
+                done.add(section)
+            elif isinstance(src, str) and re.match(r"^jwks_file = \S+$", line):
+                write(line.split(" = ", 1)[1], open(src).read())
+                done.add(section)
+            out.append(line)
+        if done != set(sources):
+            raise RuntimeError("%s.conf: no section or line for %s" % (example, set(sources) - done))
+        for mp in set(re.findall(r"^user_map = (\S+)$", text, re.M)):
+            write(mp, open(os.path.join(EX, os.path.basename(mp))).read())
+        return write(os.path.join(folder, example + ".conf"), "\n".join(out) + "\n")
+
+    def install_pamd(self, example, service, folder, pick=None):
         """pam.d-examples/EXAMPLE as the new /etc/pam.d/SERVICE: the module's
-        path and the config folder substituted, on the rule lines only."""
+        path and the config folder substituted, on the rule lines only.
+        pick: the commented-out pam_jwt.so line that names this file is
+        used instead of the active one (which is commented out)."""
         out = []
         for line in open(os.path.join(EX, example)).read().splitlines():
+            if pick is not None and "pam_jwt.so" in line:
+                if line.startswith("#") and pick in line:
+                    line = line[1:]
+                elif not line.startswith("#"):
+                    line = "#" + line
             if not line.lstrip().startswith("#"):
                 line = re.sub(r"(?<=\s)pam_jwt\.so(?=\s|$)", self.module, line)
                 line = line.replace("/etc/security/pam_jwt/", folder + "/")
@@ -439,7 +533,7 @@ class Lab:
             f.write("\n".join(out) + "\n")
         return path
 
-    def install_sudoers(self, user, service, extra=()):
+    def install_sudoers(self, user, service, extra=(), name=""):
         """The lines of pam.d-examples/sudoers.snippet for one user (the
         group %ci and the service name sudo-jwt substituted), checked with
         visudo -c -f, as a new /etc/sudoers.d file. Returns (ok, visudo's
@@ -455,7 +549,7 @@ class Lab:
         p = run(["visudo", "-c", "-f", staged])
         if p.returncode != 0:
             return False, p.stdout + p.stderr
-        path = "/etc/sudoers.d/pjtest-" + self.rand    # no dot: sudo would skip it
+        path = "/etc/sudoers.d/pjtest-" + self.rand + name    # no dot: sudo would skip it
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o440)
         self.cleanup.add(path, os.unlink, path)
         with os.fdopen(fd, "w") as f:
@@ -472,8 +566,8 @@ class Lab:
             self._hostkey = k
         return self._hostkey
 
-    def site(self, tag, example, users):
-        return Site(self, tag, example, users)
+    def site(self, tag, example, users, **kw):
+        return Site(self, tag, example, users, **kw)
 
     def tokfile(self, tok, owner=None):
         """The token in a file only its owner (root: the client side) reads."""

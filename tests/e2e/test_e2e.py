@@ -17,8 +17,8 @@ its users exists already. Everything it makes is undone at exit, even on
 failure (sshlab.py).
 """
 import importlib.util
+import json
 import os
-import re
 import secrets
 import socket
 import sys
@@ -40,6 +40,9 @@ if KEYS not in ("discovery", "file"):
     sys.exit("test_e2e.py: --keys=discovery|file")
 
 ALICE, BOB = "pjt-alice", "pjt-bob"
+HOST_AUD = "ssh://host1.example"       # multi-issuer.conf's default audience
+SUDO_AUD = "sudo://host1.example"      # its corp-sudo section's
+K8S_ISS = "https://kubernetes.default.svc.cluster.local"   # its k8s section's (jwks_file)
 # Named exactly as the shipped maps name them.
 USERS = (ALICE, BOB, "deploy", "k8s-prod-builder", "svc-builder")
 
@@ -66,8 +69,6 @@ import paramiko  # noqa: E402
 
 t = Tap()
 TOKENS = []     # every token the suite sent: none may reach a log line
-FULL = re.compile(r'pam_jwt\([^:()]+:auth\): result=(accept|reject) reason=[a-z_]+ user="[^"]*" '
-                  r'fields=(verified|unverified) iss="[^"]*" sub="[^"]*" kid="[^"]*" jti="[^"]*" \(.*\)$')
 
 
 class Env:
@@ -112,6 +113,37 @@ def setup():
     t.ok(ok, "sudoers.snippet's lines for %s pass visudo -c -f" % ALICE, out)
     if not ok:
         raise RuntimeError("visudo refused the sudoers lines")
+    E.services = [x.service for x in E.sites] + [E.sudo_service]
+    setup_multi()
+
+
+def setup_multi():
+    """pam.d-examples/multi-issuer.conf, one file: sshd's line (the PAM
+    file's commented-out one) reads it with issuers=github,corp,k8s, the
+    sudo line with issuers=corp-sudo. github is the lab's issuer, corp (and
+    corp-sudo) a second HTTPS issuer with its own CA and keys (the same
+    kids), k8s keeps its issuer name and gets a jwks_file; a third HTTPS
+    issuer is named nowhere. root may log in here (prohibit-password), so
+    sshd's made-up answer for root can be seen."""
+    lab = E.lab
+    E.iss2 = lab.more_issuer("corp")
+    E.iss3 = lab.more_issuer("stranger")
+    E.rsa2 = mint.load_key(control.key_file(E.iss2, "rsa-2048"))
+    E.rsa3 = mint.load_key(control.key_file(E.iss3, "rsa-2048"))
+    E.k8skey = mint.gen_key("P-256", kid="pjt-k8s-" + lab.rand)
+    k8s_jwks = sshlab.write(os.path.join(lab.tmp, "k8s-source.jwks"),
+                            json.dumps({"keys": [mint.public_jwk(E.k8skey)]}))
+    E.multi = lab.site("multi", "multi-issuer", USERS + ("root",), permit_root="prohibit-password",
+                       sources={"github": E.iss, "corp": E.iss2, "corp-sudo": E.iss2, "k8s": k8s_jwks})
+    line = [l for l in open(E.multi.pamd) if "pam_jwt.so" in l and not l.startswith("#")]
+    t.ok(len(line) == 1 and "multi-issuer.conf issuers=github,corp,k8s" in line[0],
+         "sshd on port %d: one PAM line, config=multi-issuer.conf issuers=github,corp,k8s" % E.multi.port,
+         "".join(line))
+    E.sudo_multi = "sudo-pjtest-%s-multi" % lab.rand
+    lab.install_pamd("sudo", E.sudo_multi, E.multi.folder, pick="multi-issuer.conf")
+    ok, out = lab.install_sudoers(BOB, E.sudo_multi, ["Defaults:%s lecture=never" % BOB], name="-multi")
+    t.ok(ok, "sudoers.snippet's lines for %s (service %s) pass visudo -c -f" % (BOB, E.sudo_multi), out)
+    E.services += [E.multi.service, E.sudo_multi]
 
 
 # ---------------------------------------------------------------- tokens
@@ -193,10 +225,11 @@ def para(site, user, tok, cmd="id -un"):
     return ok, out, prompts, E.log.verdicts(m, site.service)
 
 
-def sudo(tok, mode="A", cmd=("id", "-un")):
-    """sudo as ALICE through runuser, no tty: -A with pam_jwt_askpass, or -S
-    fed by pam_jwt_askpass --lines. Returns (rc, out, err, verdicts)."""
-    tf = E.lab.tokfile(tok, ALICE)
+def sudo(tok, mode="A", cmd=("id", "-un"), user=ALICE, service=None):
+    """sudo as user (ALICE) through runuser, no tty: -A with pam_jwt_askpass,
+    or -S fed by pam_jwt_askpass --lines. Returns (rc, out, err, verdicts)."""
+    service = service or E.sudo_service
+    tf = E.lab.tokfile(tok, user)
     env = ["env", "-i", "PATH=/usr/bin:/bin", "LANG=C", "PAM_JWT_TOKEN_FILE=" + tf]
     if mode == "A":
         args = env + ["SUDO_ASKPASS=" + E.sudo_askpass, "sudo", "-A", "-k", "--"] + list(cmd)
@@ -204,40 +237,44 @@ def sudo(tok, mode="A", cmd=("id", "-un")):
         args = env + ["sh", "-c", '"$0" --lines | sudo -S -k -- "$@"', E.sudo_askpass] + list(cmd)
     m = E.log.mark()
     try:
-        p = sshlab.run(["runuser", "-u", ALICE, "--"] + args, start_new_session=True)
+        p = sshlab.run(["runuser", "-u", user, "--"] + args, start_new_session=True)
     finally:
         os.unlink(tf)
-    return p.returncode, p.stdout.strip(), p.stderr.strip(), E.log.verdicts(m, E.sudo_service)
+    return p.returncode, p.stdout.strip(), p.stderr.strip(), E.log.verdicts(m, service)
 
 
 # ---------------------------------------------------------------- checks
 
-def log_ok(v, reason, name, user=None):
+def log_ok(v, reason, name, user=None, **fields):
     """The attempt's verdict lines: at least one, each with the reason (and
-    user); a client's retry that sent nothing (sudo -S at end of input) is
-    logged as reason=conversation and only may come after."""
+    user, and the other fields given, None for a bare -); a client's retry
+    that sent nothing (sudo -S at end of input) is logged as
+    reason=conversation and only may come after."""
     if E.log.how is None:
         t.skip(name + ": log line", "no readable system log (nothing we may listen on)")
         return
-    seen = [x for x in v if not x["line"].rstrip().endswith("(no token)")]
+    first = next((i for i, x in enumerate(v) if x["reason"] == "conversation"), len(v))
+    seen, rest = v[:first], v[first:]
     good = bool(seen) and all(x["reason"] == reason for x in seen)
-    good = good and all(x["reason"] == "conversation" for x in v if x not in seen)
+    good = good and all(x["reason"] == "conversation" for x in rest)
     if user is not None:
-        good = good and all(x["user"] == user for x in seen)
-    t.ok(good, name + ": log says reason=%s" % reason, "\n".join(x["line"] for x in v) or "no verdict line")
+        fields["user"] = user
+    good = good and all(x.get(k) == want for x in seen for k, want in fields.items())
+    what = "".join(" %s=%s" % (k, "-" if w is None else w) for k, w in sorted(fields.items()) if k != "user")
+    t.ok(good, name + ": log says reason=%s%s" % (reason, what), "\n".join(x["line"] for x in v) or "no verdict line")
 
 
-def accepted(res, out, name, user=None):
+def accepted(res, out, name, user=None, **fields):
     """Logged in: the command printed out; the log names user (default out)."""
     rc, got, err, v = res
     t.ok(rc == 0 and got == out, name, "rc=%s out=%r err=%r" % (rc, got, err[-600:]))
-    log_ok(v, "ok", name, user or out)
+    log_ok(v, "ok", name, user or out, **fields)
 
 
-def refused(res, reason, name):
+def refused(res, reason, name, **fields):
     rc, out, err, v = res
     t.ok(rc != 0 and out == "", name, "rc=%s out=%r err=%r" % (rc, out, err[-600:]))
-    log_ok(v, reason, name)
+    log_ok(v, reason, name, **fields)
 
 
 def counts():
@@ -383,9 +420,115 @@ def test_workloads():
     t.ok(j == 1, "spiffe: the rotation cost one JWKS request", "jwks=%d discovery=%d" % (j, d))
 
 
+def corp_claims(user=ALICE, aud=HOST_AUD, scope="openid ssh", ttl=300, **over):
+    """An access token of the corp issuer (the second HTTPS issuer)."""
+    c = claims(iss=E.iss2.url, aud=aud, sub="corp-" + secrets.token_hex(4), ttl=ttl,
+               preferred_username=user, scope=scope, client_id="pjt-cli")
+    c.update(over)
+    return c
+
+
+def corp(c, typ="at+jwt", key=None):
+    return sign(c, key=key or E.rsa2, typ=typ)
+
+
+def all_counts():
+    """(jwks, discovery) requests at each of the three HTTPS issuers."""
+    return [(c.get("/jwks", 0), c.get("/.well-known/openid-configuration", 0))
+            for c in (control.counts(h) for h in (E.iss, E.iss2, E.iss3))]
+
+
+def test_multi():
+    s = E.multi
+    for h in (E.iss, E.iss2, E.iss3):
+        control.reset_counts(h)
+    gh = gh_claims(HOST_AUD)
+    accepted(ssh(s, "deploy", sign(gh, typ="JWT")), "deploy",
+             "one PAM line, one file: a github-section token (HTTPS issuer 1) logs in as deploy",
+             issuer_name="github")
+    refused(ssh(s, "deploy", sign(dict(gh, repository_owner_id="6666666"), typ="JWT")), "claim_mismatch",
+            "sections: github token with another repository_owner_id refused", issuer_name="github")
+    accepted(ssh(s, ALICE, corp(corp_claims())), ALICE,
+             "one PAM line, one file: a corp-section token (HTTPS issuer 2, typ at+jwt, scope ssh) logs in",
+             issuer_name="corp")
+    refused(ssh(s, ALICE, corp(corp_claims(), typ="JWT")), "bad_header",
+            "sections: corp token with typ JWT refused (corp's typ=at+jwt)", issuer_name="corp")
+    refused(ssh(s, ALICE, corp(corp_claims(groups=["dev", "contractors"]))), "claim_denied",
+            "sections: corp token of a contractor refused (corp's deny_claim)", issuer_name="corp")
+    if KEYS == "discovery":
+        got = all_counts()
+        t.ok(got[0] == (1, 1) and got[1] == (1, 1) and got[2] == (0, 0),
+             "sections: each HTTPS issuer's keys by its own discovery (one + one request each)",
+             "(jwks, discovery) per issuer: %s" % got)
+    kc = dict(k8s_claims("ssh://node-access.example"), iss=K8S_ISS)
+    accepted(ssh(s, "k8s-prod-builder", sign(kc, key=E.k8skey, alg="ES256")), "k8s-prod-builder",
+             "one PAM line, one file: a k8s-section token (jwks_file) logs in as k8s-prod-builder",
+             issuer_name="k8s")
+    kd = dict(k8s_claims("ssh://node-access.example", ns="dev"), iss=K8S_ISS)
+    refused(ssh(s, "k8s-prod-builder", sign(kd, key=E.k8skey, alg="ES256")), "claim_mismatch",
+            "sections: k8s token of namespace dev refused", issuer_name="k8s")
+    # Issuer 1's rsa-2048 signs a token naming issuer 2, whose key has the
+    # same kid: the corp section uses only issuer 2's keys.
+    refused(ssh(s, ALICE, corp(corp_claims(), key=E.rsa)), "bad_signature",
+            "sections: a corp token signed with issuer 1's key of the same kid refused", issuer_name="corp")
+    # A token of the third HTTPS issuer, which the file does not name.
+    for h in (E.iss, E.iss2, E.iss3):
+        control.reset_counts(h)
+    stranger = corp_claims(iss=E.iss3.url)
+    refused(ssh(s, ALICE, corp(stranger, key=E.rsa3)), "bad_issuer",
+            "sections: a token of a third HTTPS issuer that the file does not name refused", issuer_name=None)
+    got = all_counts()
+    t.ok(got == [(0, 0)] * 3, "sections: the third issuer's token caused no request (to it or any issuer)",
+         "(jwks, discovery) per issuer: %s" % got)
+    # corp-sudo names the same issuer as corp but is not on sshd's line.
+    refused(ssh(s, ALICE, corp(corp_claims(aud=SUDO_AUD, scope="sudo"))), "bad_audience",
+            "sections: a corp-sudo token over sshd refused (judged by corp, not on the line)",
+            issuer_name="corp")
+
+
+def test_answer_replaced():
+    """sshd answers PAM itself for a user that does not exist, and for root
+    without PermitRootLogin yes: the module says so."""
+    s = E.multi
+    ghost = "pjt-ghost-" + E.lab.rand
+    refused(ssh(s, ghost, corp(corp_claims(user=ghost))), "answer_replaced",
+            "ssh to a user that does not exist: refused", pam_user=ghost)
+    refused(ssh(s, "root", corp(corp_claims(user="root"))), "answer_replaced",
+            "ssh to root with PermitRootLogin prohibit-password: refused", pam_user="root")
+    big = corp(dict(corp_claims(user="root"), pad="x" * 3000))
+    ok, out, prompts, v = para(s, "root", big)
+    t.ok(not ok and out == "", "paramiko: a %d-byte token for root refused" % len(big))
+    log_ok(v, "answer_replaced", "paramiko root", pam_user="root")
+    ok, out, prompts, v = para(s, ghost, corp(corp_claims(user=ghost)))
+    t.ok(not ok and out == "", "paramiko: a token for a user that does not exist refused")
+    log_ok(v, "answer_replaced", "paramiko ghost", pam_user=ghost)
+    # The same sshd passes a real token for an existing user through.
+    accepted(ssh(s, ALICE, corp(corp_claims())), ALICE,
+             "the same sshd: a token for an existing user still logs in", issuer_name="corp")
+    ok, out, prompts, v = para(s, BOB, corp(dict(corp_claims(user=BOB), pad="x" * 3000)))
+    t.ok(ok and out == BOB, "the same sshd, paramiko: a token padded by 3000 bytes for %s logs in" % BOB,
+         "ok=%s out=%r" % (ok, out))
+    log_ok(v, "ok", "paramiko bob", BOB)
+
+
+def test_sudo_multi():
+    """sudo's line reads the same file with issuers=corp-sudo."""
+    svc = E.sudo_multi
+    good = corp(corp_claims(user=BOB, aud=SUDO_AUD, scope="openid sudo"))
+    accepted(sudo(good, "A", user=BOB, service=svc), "root",
+             "sudo issuers=corp-sudo: a sudo token (audience %s, scope sudo) runs id -un as root" % SUDO_AUD,
+             BOB, issuer_name="corp-sudo")
+    refused(sudo(corp(corp_claims(user=BOB)), "A", user=BOB, service=svc), "bad_audience",
+            "sudo issuers=corp-sudo: %s's ssh token (audience %s) refused" % (BOB, HOST_AUD),
+            issuer_name="corp-sudo")
+    refused(sudo(sign(gh_claims(HOST_AUD, sub=BOB)), "A", user=BOB, service=svc), "bad_issuer",
+            "sudo issuers=corp-sudo: a github-section token refused (section not on the line)",
+            issuer_name=None)
+
+
 def test_hygiene():
     lines = E.log.all()
-    for s in (E.main, E.gh, E.k8s, E.spiffe):
+    for s in (E.main, E.gh, E.k8s, E.spiffe, E.multi):
         lines += open(s.log, errors="replace").read().splitlines()
     leaks = []
     for tok in TOKENS:
@@ -396,9 +539,10 @@ def test_hygiene():
     t.ok(not leaks, "no log line holds a token or its signature (%d tokens, %d lines)" % (len(TOKENS), len(lines)),
          "\n".join(leaks[:5]))
     if E.log.how is not None:
-        ours = {x.service for x in E.sites} | {E.sudo_service}
+        ours = set(E.services)
         mine = [l for l in lines if any("pam_jwt(%s:auth): result=" % x in l for x in ours)]
-        odd = [l for l in mine if not (FULL.search(l) or l.rstrip().endswith("(no token)"))]
+        odd = [l for l in mine
+               if not sshlab.parse_verdict(sshlab.VERDICT.search(l).group("rest"))["well_formed"]]
         t.ok(len(mine) >= 20 and not odd,
              "every verdict line (%d) has the documented fields" % len(mine), "\n".join(odd[:5]))
 
@@ -407,7 +551,9 @@ def main():
     t0 = time.monotonic()
     setup()
     t.comment("setup: %.1f s" % (time.monotonic() - t0))
-    for name, fn in (("ssh", test_ssh), ("sudo", test_sudo), ("workloads", test_workloads)):
+    for name, fn in (("ssh", test_ssh), ("sudo", test_sudo), ("workloads", test_workloads),
+                     ("sections", test_multi), ("answer_replaced", test_answer_replaced),
+                     ("sudo sections", test_sudo_multi)):
         t1 = time.monotonic()
         t.run(fn, "e2e " + name)
         t.comment("%s: %.1f s" % (name, time.monotonic() - t1))

@@ -19,11 +19,13 @@ SRC = os.environ.get("PJ_TOP_SRCDIR") or os.path.join(os.path.dirname(os.path.ab
 BUILD = os.environ.get("PJ_TOP_BUILDDIR") or "/tmp/build-leak"
 sys.path[:0] = [os.path.join(SRC, "tests", d) for d in ("mint", "lib")]
 import mint  # noqa: E402
-from files import write  # noqa: E402
+from files import trusted_copy, write  # noqa: E402
 from tap import Tap  # noqa: E402
 
 MODULE = os.path.join(BUILD, "src", ".libs", "pam_jwt.so")
 LOOP = os.path.join(BUILD, "tests", "leak", "pjloop")
+FETCH = trusted_copy(os.path.join(BUILD, "src", "pam_jwt_fetch"))
+FETCH_USER = " fetch_user=nobody" if os.geteuid() == 0 else ""
 ISS = "https://issuer.reuse.test"
 AUD = "ssh://host1"
 DOWN = "https://127.0.0.1:1/jwks"
@@ -97,13 +99,13 @@ def setup():
     name = hashlib.blake2b(("jwks_uri=%s\n-" % DOWN).encode(), digest_size=32).hexdigest()
     for d, kids in (("cache", ["k1"]), ("cache.alt", ["k3"])):
         write(P(d, name + ".jwks"), jwks_text(kids))
-        write(P(d, name + ".meta"), "fetched=%d\nfresh_until=%d\n" % (now, now + 86400))
+        write(P(d, name + ".meta"), "kid_miss_at=%d\nfetched=%d\nfresh_until=%d\n" % (now, now, now + 86400))
     base = "issuer=%s audience=%s" % (ISS, AUD)
     stacks = {
         "main": "config=%s" % P("main.conf"),
         "same": "%s jwks_file=%s" % (base, P("same.json")),
-        "cache": "%s jwks_uri=%s cache_dir=%s fetch_helper=/nonexistent/pam_jwt_fetch refresh_cooldown=3600"
-                 % (base, DOWN, P("cache")),
+        "cache": "%s jwks_uri=%s cache_dir=%s fetch_helper=%s%s refresh_cooldown=3600"
+                 % (base, DOWN, P("cache"), FETCH, FETCH_USER),
     }
     for svc, args in stacks.items():
         write(P("pam.d", svc), "auth required %s %s\n" % (MODULE, args))
@@ -160,13 +162,14 @@ def main():
 
     # Trust checks run at every login, also on a kept configuration.
     for what, path, mode in (("the config file", P("main.conf"), 0o664), ("the user_map", P("map"), 0o664),
-                             ("the jwks_file", P("cur", "jwks.json"), 0o664)):
+                             ("the jwks_file", P("cur", "jwks.json"), 0o664),
+                             ("the jwks_file's folder", P("cur"), 0o775)):
         step("trust: control before %s changes mode" % what, "main", "bin", "PAM_SUCCESS", tok("k1", sub="alice"))
         os.chmod(path, mode)
         step("trust: %s made group-writable -> the next login fails" % what, "main", "bin",
              "PAM_SERVICE_ERR", tok("k1", sub="alice"))
-        os.chmod(path, 0o644)
-        step("trust: %s 0644 again -> accepted" % what, "main", "bin", "PAM_SUCCESS", tok("k1", sub="alice"))
+        os.chmod(path, 0o755 if os.path.isdir(path) else 0o644)
+        step("trust: %s back to its mode -> accepted" % what, "main", "bin", "PAM_SUCCESS", tok("k1", sub="alice"))
         settle()
 
     # A same-size rewrite within one second (one timestamp tick) is seen.

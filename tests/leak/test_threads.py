@@ -22,11 +22,13 @@ SRC = os.environ.get("PJ_TOP_SRCDIR") or os.path.join(os.path.dirname(os.path.ab
 BUILD = os.environ.get("PJ_TOP_BUILDDIR") or "/tmp/build-leak"
 sys.path[:0] = [os.path.join(SRC, "tests", d) for d in ("mint", "lib")]
 import mint  # noqa: E402
-from files import write  # noqa: E402
+from files import trusted_copy, write  # noqa: E402
 from tap import Tap  # noqa: E402
 
 MODULE = os.path.join(BUILD, "src", ".libs", "pam_jwt.so")
 LOOP = os.path.join(BUILD, "tests", "leak", "pjloop")
+FETCH = trusted_copy(os.path.join(BUILD, "src", "pam_jwt_fetch"))
+FETCH_USER = " fetch_user=nobody" if os.geteuid() == 0 else ""
 ROUNDS = int(os.environ.get("PJ_THREADS_ROUNDS", "10000"))
 THREADS = 8
 ISS = "https://issuer.threads.test"
@@ -63,8 +65,8 @@ def setup():
     os.mkdir(P("pam.d"))
     for svc, args in (("plain", "%s jwks_file=%s" % (base, P("a", "jwks.json"))),
                       ("mapped", "config=%s algorithms=RS256,ES256,EdDSA" % P("mapped.conf")),
-                      ("cache", "%s jwks_uri=%s cache_dir=%s fetch_helper=/nonexistent/pam_jwt_fetch "
-                                "refresh_cooldown=86400" % (base, DOWN, P("a", "cache")))):
+                      ("cache", "%s jwks_uri=%s cache_dir=%s fetch_helper=%s%s "
+                                "refresh_cooldown=86400" % (base, DOWN, P("a", "cache"), FETCH, FETCH_USER))):
         write(P("pam.d", svc), "auth required %s %s\n" % (MODULE, args))
 
     def tok(kid, alg, sub="bin", header=None, **kw):

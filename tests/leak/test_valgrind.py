@@ -24,11 +24,12 @@ SRC = os.environ.get("PJ_TOP_SRCDIR") or os.path.join(os.path.dirname(os.path.ab
 BUILD = os.environ.get("PJ_TOP_BUILDDIR") or "/tmp/build-leak"
 sys.path[:0] = [os.path.join(SRC, "tests", d) for d in ("mint", "lib")]
 import mint  # noqa: E402
+from files import install, write, trusted_copy  # noqa: E402
 from tap import Tap  # noqa: E402
 
 MODULE = os.path.join(BUILD, "src", ".libs", "pam_jwt.so")
 LOOP = os.path.join(BUILD, "tests", "leak", "pjloop")
-FETCH = os.path.join(BUILD, "src", "pam_jwt_fetch")
+FETCH = trusted_copy(os.path.join(BUILD, "src", "pam_jwt_fetch"))
 ROUNDS = int(os.environ.get("PJ_VALGRIND_ROUNDS", "10000"))
 FLAT_ROUNDS = 10000
 HEAP_SLACK = 64 * 1024      # bytes in use by malloc, login 100 -> last
@@ -42,13 +43,6 @@ DOWN = "https://127.0.0.1:1/jwks"
 t = Tap()
 tmp = tempfile.mkdtemp(prefix="pj-leak-")
 os.chmod(tmp, 0o755)
-
-
-def write(path, data, mode=0o644):
-    with open(path, "w") as f:
-        f.write(data)
-    os.chmod(path, mode)
-    return path
 
 
 def sanitized():
@@ -73,9 +67,9 @@ def setup():
     cache = os.path.join(tmp, "cache")
     os.mkdir(cache, 0o755)
     name = hashlib.blake2b(("jwks_uri=%s\n-" % DOWN).encode(), digest_size=32).hexdigest()
-    shutil.copy(jwks, os.path.join(cache, name + ".jwks"))
+    install(jwks, os.path.join(cache, name + ".jwks"), 0o644)
     write(os.path.join(cache, name + ".meta"), "fetched=%d\nfresh_until=%d\n" % (now, now + 86400))
-    mapf = write(os.path.join(tmp, "map"), "~svc:([a-z]+):ci daemon\nrepo:acme/api:* daemon\nbin* =\n")
+    mapf = write(os.path.join(tmp, "map"), "~svc:([a-z]+):ci daemon\nrepo:acme/api:* daemon\nbin =\n")
     base = "issuer=%s audience=%s algorithms=%s" % (ISS, AUD, ",".join(ALGS))
     fetch = "fetch_helper=%s http_timeout=2%s" % (FETCH, " fetch_user=nobody" if os.geteuid() == 0 else "")
     confdir = os.path.join(tmp, "pam.d")
@@ -136,6 +130,7 @@ def main():
     # Without valgrind first: the plan itself is right.
     p = subprocess.run([LOOP, "--confdir", confdir, "--plan", planf, "--rounds", str(n)],
                        capture_output=True, text=True, timeout=300)
+    t.comment("\n".join(l for l in p.stdout.splitlines() if l.startswith("MISMATCH "))[:2000])
     t.eq((p.returncode, p.stdout.strip().splitlines()[-1:]), (0, ["ROUNDS %d MISMATCHES 0" % n]),
          "plan of %d logins: every verdict as expected (no valgrind)" % n)
     # Memory flat after the first hundred logins (no valgrind: its own

@@ -18,6 +18,7 @@ SRC = os.environ.get("PJ_TOP_SRCDIR", os.path.join(os.path.dirname(__file__), ".
 BUILD = os.environ.get("PJ_TOP_BUILDDIR", os.path.join(SRC, "build"))
 sys.path[:0] = [os.path.join(SRC, "tests", "mint"), os.path.join(SRC, "tests", "lib")]
 import mint  # noqa: E402
+from files import install  # noqa: E402
 from tap import Tap  # noqa: E402
 
 MODULE = os.path.join(BUILD, "src", ".libs", "pam_jwt.so")
@@ -32,18 +33,21 @@ JWKS = os.path.join(tmp, "jwks.json")
 mint.write_jwks(JWKS, [key, eck])
 
 
-def install(name):
-    """pam.d-examples/NAME.conf and its map into tmp; returns (path, issuer)."""
-    text = open(os.path.join(EX, name + ".conf")).read()
+def substitute(text):
+    """An example's text as installed here: the map folder and the key source."""
+    text = re.sub(r"^user_map = /etc/security/pam_jwt/", "user_map = %s/" % tmp, text, flags=re.M)
+    return text + "jwks_file = %s\n" % JWKS
+
+
+def install_example(name):
+    """pam.d-examples/NAME.conf and its map into tmp, 0644 whatever the
+    checkout's modes; returns (path, issuer, audience)."""
+    path = install(os.path.join(EX, name + ".conf"), os.path.join(tmp, name + ".conf"), 0o644, substitute)
+    text = open(path).read()
     iss = re.search(r"^issuer = (\S+)", text, re.M).group(1)
     aud = re.search(r"^audience = (\S+)", text, re.M).group(1)
-    text = re.sub(r"^user_map = /etc/security/pam_jwt/", "user_map = %s/" % tmp, text, flags=re.M)
-    text += "jwks_file = %s\n" % JWKS
-    path = os.path.join(tmp, name + ".conf")
-    with open(path, "w") as f:
-        f.write(text)
     if os.path.exists(os.path.join(EX, name + ".map")):
-        shutil.copy(os.path.join(EX, name + ".map"), os.path.join(tmp, name + ".map"))
+        install(os.path.join(EX, name + ".map"), os.path.join(tmp, name + ".map"), 0o644)
     return path, iss, aud
 
 
@@ -75,13 +79,10 @@ def install_multi():
     text = re.sub(r"^jwks_file = .*\n", "", text, flags=re.M)
     text = re.sub(r"^(issuer = \S+)$", r"\1\njwks_file = %s" % JWKS, text, flags=re.M)
     text = re.sub(r"^user_map = /etc/security/pam_jwt/", "user_map = %s/" % tmp, text, flags=re.M)
-    path = os.path.join(tmp, "multi-issuer.conf")
-    with open(path, "w") as f:
-        f.write(text)
-    os.chmod(path, 0o644)
+    path = install(os.path.join(EX, "multi-issuer.conf"), os.path.join(tmp, "multi-issuer.conf"), 0o644,
+                   lambda _: text)
     for m in ("github-actions.map", "kubernetes.map"):
-        shutil.copy(os.path.join(EX, m), os.path.join(tmp, m))
-        os.chmod(os.path.join(tmp, m), 0o644)
+        install(os.path.join(EX, m), os.path.join(tmp, m), 0o644)
     lines = {}
     for svc in ("sshd", "sudo"):
         m = re.search(r"multi-issuer\.conf( issuers=\S+)", open(os.path.join(EX, svc)).read())
@@ -141,7 +142,7 @@ def mapped_to(user):
 
 def main():
     # GitHub Actions: glob on acme/api's branches, owner id, push, main.
-    conf, iss, aud = install("github-actions")
+    conf, iss, aud = install_example("github-actions")
     gh = dict(sub="repo:acme/api:ref:refs/heads/main", repository="acme/api", repository_owner="acme",
               repository_owner_id="1234567", event_name="push", ref="refs/heads/main")
     t.eq(login(conf, "deploy", tok(iss, aud, **gh)), mapped_to("deploy"),
@@ -162,7 +163,7 @@ def main():
     t.eq(login(conf, "deploy", tok(iss, aud, **dict(gh, repository_owner_id=1234567.0))), "PAM_AUTH_ERR",
          "github-actions: owner id 1234567.0 never matches")
     # Kubernetes: regex capture to k8s-<ns>-<sa>, namespace prod.
-    conf, iss, aud = install("kubernetes")
+    conf, iss, aud = install_example("kubernetes")
     k8s = dict(sub="system:serviceaccount:prod:builder",
                **{"kubernetes.io": {"namespace": "prod", "serviceaccount": {"name": "builder", "uid": "u"}}})
     t.eq(login(conf, "k8s-prod-builder", tok(iss, aud, k=eck, alg="ES256", **k8s)), mapped_to("k8s-prod-builder"),
@@ -176,7 +177,7 @@ def main():
     t.eq(login(conf, "k8s-prod-builder", tok(iss, aud, **mixed)), "PAM_AUTH_ERR",
          "kubernetes: sub says prod but kubernetes.io/namespace says dev: refused")
     # SPIFFE: trust-domain prefix.
-    conf, iss, aud = install("spiffe")
+    conf, iss, aud = install_example("spiffe")
     t.eq(login(conf, "svc-builder", tok(iss, aud, k=eck, alg="ES256", sub="spiffe://example.org/ns/prod/sa/builder")),
          mapped_to("svc-builder"), "spiffe: example.org prod builder maps to svc-builder")
     t.eq(login(conf, "svc-builder", tok(iss, aud, sub="spiffe://evil.org/ns/prod/sa/builder")), "PAM_AUTH_ERR",
@@ -185,10 +186,10 @@ def main():
          "spiffe: the dot is literal")
     # sshd and sudo option files.
     for name, user in (("sshd", "bin"), ("sudo", "bin")):
-        conf, iss, aud = install(name)
+        conf, iss, aud = install_example(name)
         t.eq(login(conf, user, tok(iss, aud, sub=user)), "PAM_SUCCESS", "%s.conf: a valid token accepted" % name)
         t.eq(login(conf, user, tok(iss, aud + "x", sub=user)), "PAM_AUTH_ERR", "%s.conf: wrong audience refused" % name)
-    conf, iss, aud = install("sudo")
+    conf, iss, aud = install_example("sudo")
     now = int(time.time())
     t.eq(login(conf, "bin", tok(iss, aud, sub="bin", iat=now, exp=now + 601)), "PAM_AUTH_ERR",
          "sudo.conf: a lifetime over 600 s refused")

@@ -12,12 +12,12 @@ SRC = os.environ.get("PJ_TOP_SRCDIR", os.path.join(os.path.dirname(__file__), ".
 BUILD = os.environ.get("PJ_TOP_BUILDDIR", os.path.join(SRC, "build"))
 sys.path[:0] = [os.path.join(SRC, "tests", "mint"), os.path.join(SRC, "tests", "lib")]
 import mint  # noqa: E402
+from files import write  # noqa: E402
 from tap import Tap  # noqa: E402
 
 MODULE = os.path.join(BUILD, "src", ".libs", "pam_jwt.so")
 SETTOK = os.path.join(BUILD, "tests", "pam", ".libs", "pam_settok.so")
 DRIVE = os.path.join(BUILD, "tests", "pam", "pjdrive")
-EXAMPLES = os.path.join(SRC, "pam.d-examples")
 ISS = "https://issuer.test"
 AUD = "ssh://host1"
 
@@ -35,13 +35,6 @@ def token(sub="bin", key_=None, alg="RS256", **extra):
     c = mint.claims(iss=ISS, aud=AUD, sub=sub, **extra)
     k = key_ or key
     return mint.sign(k, alg, c, {"kid": k["kid"]})
-
-
-def write(path, text, mode=0o644):
-    with open(path, "w") as f:
-        f.write(text)
-    os.chmod(path, mode)
-    return path
 
 
 def login(args, user="bin", answers=(), authtok=None, stack=None, max_answer=None):

@@ -29,12 +29,12 @@ BUILD = os.environ.get("PJ_TOP_BUILDDIR") or "/tmp/build-faults"
 sys.path[:0] = [os.path.join(SRC, "tests", d) for d in ("mint", "lib", "issuer")]
 import control  # noqa: E402
 import mint  # noqa: E402
-from files import slurp, write  # noqa: E402
+from files import slurp, write, trusted_copy  # noqa: E402
 from tap import Tap  # noqa: E402
 
 MODULE = os.path.join(BUILD, "src", ".libs", "pam_jwt.so")
 DRIVE = os.path.join(BUILD, "tests", "pam", "pjdrive")
-FETCH = os.path.join(BUILD, "src", "pam_jwt_fetch")
+FETCH = trusted_copy(os.path.join(BUILD, "src", "pam_jwt_fetch"))
 AUD = "ssh://host1"
 ROOT = os.geteuid() == 0
 
@@ -266,10 +266,11 @@ def helper_pids(marker):
 
 def kill_mid_fetch(cache, uri, mode):
     """Start a login whose fetch hangs (or trickles), kill its helper (by
-    pid), and return the login's result."""
+    pid), and return the login's result. The line has cache_ttl=1, as the
+    one that filled the cache: each line judges freshness by its own."""
     control.set_mode(H, mode)
     confdir = tempfile.mkdtemp(dir=tmp)
-    write(os.path.join(confdir, "pjtest"), "auth required %s %s\n" % (MODULE, " ".join(args(cache, uri, http_timeout="20"))))
+    write(os.path.join(confdir, "pjtest"), "auth required %s %s\n" % (MODULE, " ".join(args(cache, uri, http_timeout="20", cache_ttl="1"))))
     ans = write(os.path.join(confdir, "answers"), token() + "\n")
     p = subprocess.Popen([DRIVE, "--confdir", confdir, "--service", "pjtest", "--user", "bin", "--answers", ans],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -27,11 +28,11 @@ sys.path[:0] = [os.path.join(SRC, "tests", d) for d in ("mint", "lib", "issuer")
 import control  # noqa: E402
 import mint  # noqa: E402
 from jwcrypto import jws as jjws  # noqa: E402
-from files import write  # noqa: E402
+from files import write, trusted_copy  # noqa: E402
 from tap import Tap  # noqa: E402
 
 CHECK = os.path.join(BUILD, "src", "pam_jwt_check")
-FETCH = os.path.join(BUILD, "src", "pam_jwt_fetch")
+FETCH = trusted_copy(os.path.join(BUILD, "src", "pam_jwt_fetch"))
 MODULE = os.path.join(BUILD, "src", ".libs", "pam_jwt.so")
 DRIVE = os.path.join(BUILD, "tests", "pam", "pjdrive")
 ISS = "https://issuer.regress.test"
@@ -90,6 +91,14 @@ def check(token, *extra, user="bin", jwks=None, timeout=30):
 
 def reason(token, *extra, **kw):
     return check(token, *extra, **kw)[1]
+
+
+def fields(token, *extra, user="bin"):
+    """The text output's "fields" line: verified or unverified."""
+    cmd = [CHECK] + opts(*extra) + ["--user", user]
+    p = subprocess.run(cmd, input=token.encode(), capture_output=True, timeout=30)
+    m = re.search(r"^\s*fields (\S+)", p.stdout.decode(errors="replace"), re.M)
+    return m.group(1) if m else None
 
 
 def login(args, token, user="bin"):
@@ -174,7 +183,7 @@ def t_alg_none():
 def t_hs_rs_confusion():
     pem_tok = mint.hs256_with_pubkey(K["r1"], mint.json_bytes(claims()), {"kid": "r1"})
     # libjwt RS/HS confusion (libjwt #33): HS256 keyed with the RSA public key's PEM -> refused before any MAC.
-    eq(check(pem_tok)[1:2] + (json.loads(check(pem_tok)[3])["verified"],), ("alg_not_allowed", False),
+    eq((reason(pem_tok), fields(pem_tok)), ("alg_not_allowed", "unverified"),
        "libjwt HS/RS confusion: HS256 keyed with the RSA public key PEM -> alg_not_allowed, never verified")
     for alg in ("HS384", "HS512"):
         eq(reason(mint.hs256_with_pubkey(K["r1"], mint.json_bytes(claims()), {"kid": "r1"}, alg=alg)),
@@ -199,8 +208,7 @@ def t_cve_2024_25189():
         hp = mint.b64url(json.dumps({"alg": alg, "kid": "r1"}).encode()) + "." + mint.b64url(mint.json_bytes(claims()))
         h = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}[alg]
         tk = hp + "." + mint.b64url(hmac.new(b"secret", hp.encode(), h).digest())
-        out = json.loads(check(tk)[3])
-        eq((out["reason"], out["verified"]), ("alg_not_allowed", False),
+        eq((reason(tk), fields(tk)), ("alg_not_allowed", "unverified"),
            "CVE-2024-25189: %s token refused at the header, no MAC computed or compared" % alg)
 
 
@@ -402,9 +410,9 @@ def net_tests(h):
         c = os.path.join(tmp, "cache-" + mode)
         eq(login(net_args(h, c), net_tok(h)), "PAM_AUTHINFO_UNAVAIL", "fail-open: issuer %s, no cache -> PAM_AUTHINFO_UNAVAIL" % what)
         control.set_mode(h, "normal")
-    # Fail-open: the fetch helper missing.
+    # Fail-open: the fetch helper missing is a configuration error (pam_jwt.conf(5), FILES), never a success.
     eq(login(net_args(h, os.path.join(tmp, "cache-nohelper"), fetch_helper=os.path.join(tmp, "nonexistent")),
-             net_tok(h)), "PAM_AUTHINFO_UNAVAIL", "fail-open: fetch helper missing -> PAM_AUTHINFO_UNAVAIL")
+             net_tok(h)), "PAM_SERVICE_ERR", "fail-open: fetch helper missing -> PAM_SERVICE_ERR (configuration error)")
     # Fail-open: one-time use whose record cannot be written refuses (state_dir cannot be made).
     blocker = write(os.path.join(tmp, "state-blocker"), "x")
     eq(login(net_args(h, os.path.join(tmp, "cache-ro"), jti_replay="yes", state_dir=os.path.join(blocker, "state")),

@@ -1,4 +1,4 @@
-/* Options: module arguments and the config= file (CONTRACT section 6). */
+/* Options: module arguments and the config= file (pam_jwt(8), OPTIONS). */
 #include "config.h"
 
 #include <fcntl.h>
@@ -317,9 +317,9 @@ test_jwks_uri_and_file(void **state)
 	assert_int_equal(rc1(kv(a, sizeof(a), "jwks_file", path)), PJ_ERR_CONFIG);
 	assert_int_equal(chmod(path, 0646), 0);
 	assert_int_equal(rc1(kv(a, sizeof(a), "jwks_file", path)), PJ_ERR_CONFIG);
-	/* A directory cannot be read as keys: judged when used (keys_unavailable),
-	 * like a missing file, not a configuration error. */
-	assert_int_equal(rc1(kv(a, sizeof(a), "jwks_file", tmpdir)), 0);
+	/* One that exists with the wrong type is a configuration error (only a
+	 * missing or unreadable one is left to keys_unavailable). */
+	assert_int_equal(rc1(kv(a, sizeof(a), "jwks_file", tmpdir)), PJ_ERR_CONFIG);
 }
 
 static void

@@ -23,6 +23,7 @@
 #include "json.h"
 #include "jws.h"
 #include "log.h"
+#include "num.h"
 
 #define NOW 1700000000
 
@@ -407,6 +408,40 @@ test_pieces_size_limit(void **state)
 	assert_int_equal(pj_entry_add_piece(buf, &len, "A", 41, &more), PJ_ERR_TOO_LARGE);
 }
 
+/* The one decimal parser: digits only, min..max, no overflow, canonical on request. */
+static void
+test_num_parse(void **state)
+{
+	static const char *const bad[] = {"", "+1", "-1", " 1", "1 ", "1x", "0x10", "1e3", "1.0"};
+	long long v = -1;
+
+	(void)state;
+	assert_int_equal(pj_num_parse("42", 2, 0, 100, 0, &v), 0);
+	assert_int_equal(v, 42);
+	assert_int_equal(pj_num_parse("4217", 2, 0, 100, 0, &v), 0);	/* len bounds it */
+	assert_int_equal(v, 42);
+	assert_int_equal(pj_num_parse("007", 3, 0, 100, 0, &v), 0);
+	assert_int_equal(v, 7);
+	assert_int_equal(pj_num_parse("007", 3, 0, 100, PJ_NUM_CANONICAL, &v), PJ_ERR_MALFORMED);
+	assert_int_equal(v, 0);
+	assert_int_equal(pj_num_parse("0", 1, 0, 100, PJ_NUM_CANONICAL, &v), 0);
+	assert_int_equal(pj_num_parse("100", 3, 0, 100, 0, &v), 0);
+	assert_int_equal(pj_num_parse("101", 3, 0, 100, 0, &v), PJ_ERR_TOO_LARGE);
+	assert_int_equal(pj_num_parse("4", 1, 5, 100, 0, &v), PJ_ERR_TOO_LARGE);
+	assert_int_equal(pj_num_parse("9223372036854775807", 19, 0, INT64_MAX, 0, &v), 0);
+	assert_true(v == INT64_MAX);
+	assert_int_equal(pj_num_parse("9223372036854775808", 19, 0, INT64_MAX, 0, &v),
+	    PJ_ERR_TOO_LARGE);
+	assert_int_equal(pj_num_parse("99999999999999999999999999", 26, 0, INT64_MAX, 0, &v),
+	    PJ_ERR_TOO_LARGE);
+	assert_int_equal(pj_num_parse("00000000000000000000000000001", 29, 0, 5, 0, &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(pj_num_parse("1\0002", 3, 0, 1000, 0, &v), PJ_ERR_MALFORMED);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(pj_num_parse(bad[i], strlen(bad[i]), 0, 1000, 0, &v),
+		    PJ_ERR_MALFORMED);
+}
+
 int
 main(void)
 {
@@ -424,6 +459,7 @@ main(void)
 		cmocka_unit_test(test_require_claim_forms),
 		cmocka_unit_test(test_pieces),
 		cmocka_unit_test(test_pieces_size_limit),
+		cmocka_unit_test(test_num_parse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,4 @@
-/* Strict JSON: every rule of CONTRACT.md section 3 step 1, accept and reject. */
+/* Strict JSON: every rule of pam_jwt(8), VALIDATION, step 1, accept and reject. */
 #include "config.h"
 
 #include <setjmp.h>

@@ -1,5 +1,5 @@
 /*
- * JWK usability and key choice (CONTRACT section 4), the signature layer
+ * JWK usability and key choice (pam_jwt(8), KEYS), the signature layer
  * (section 3, step 4) and the RFC examples. Keys and tokens come from
  * tests/jwk/fixtures.json (tests/jwk/gen_fixtures.py, python3-jwcrypto and
  * pyca) and tests/rfc/ (the RFC texts); none is made by our code.

@@ -1,4 +1,4 @@
-/* The user_map file (CONTRACT section 5) and the safe-name rule. */
+/* The user_map file (pam_jwt.conf(5), USER MAP) and the safe-name rule. */
 #include "config.h"
 
 #include <fcntl.h>

@@ -654,8 +654,8 @@ static const struct {
 	int id;
 	const char *why;
 } known[] = {
-	{"json_web_key_test.json", 7, "ROCA-weak RSA key: no ROCA fingerprint check (not a CONTRACT "
-	    "section 4 rule); its signature verifies at steps 2-4, and the token is refused at "
+	{"json_web_key_test.json", 7, "ROCA-weak RSA key: no ROCA fingerprint check (not a key rule "
+	    "of pam_jwt(8), KEYS); its signature verifies at steps 2-4, and the token is refused at "
 	    "step 1 only because its payload is not a JSON object"},
 };
 
@@ -818,8 +818,8 @@ run_jose(const char *file, int keysets)
 			/* valid (these files have no "acceptable") */
 			if (key_alg != NULL && strcmp(key_alg, alg) != 0) {
 				/* The key says "alg": "PS256" (or "ES521") and the
-				 * token PS384 (ES512): the key does not fit (CONTRACT
-				 * section 4: "alg is absent or equal"). */
+				 * token PS384 (ES512): the key does not fit (pam_jwt(8),
+				 * KEYS: "alg is absent or equal"). */
 				if (full == 0 || lower != PJ_ERR_NO_KEY) {
 					printf("# FAIL %s tcId %d: key alg %s, token %s: got %s\n",
 					    file, id, key_alg, alg, pj_err_reason(lower));
