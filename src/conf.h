@@ -104,6 +104,9 @@ enum { PJ_CONF_MODULE = 0, PJ_CONF_TOOL = 1 };
  * key and, for the file, the line, and returns PJ_ERR_CONFIG.
  * A section-level error (no issuer, an issuer accepted twice) names the
  * section's header line. *out is NULL on entry; free with pj_configs_free.
+ * The set may be one an earlier login of this process parsed from the same
+ * files and arguments (reuse.h), checked again as a parse would check it;
+ * mode | PJ_CONF_NO_REUSE parses afresh and keeps nothing.
  */
 int pj_configs_load(int argc, const char **argv, int mode, const struct pj_log *lg,
     struct pj_configs **out);

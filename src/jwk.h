@@ -8,6 +8,8 @@
 
 #include "log.h"
 
+struct pj_sig_key;
+
 enum pj_kty { PJ_KTY_RSA = 1, PJ_KTY_EC, PJ_KTY_OKP };
 
 /* RSA n and e bounds (OpenSSL's own ceilings: OPENSSL_RSA_MAX_MODULUS_BITS,
@@ -33,6 +35,7 @@ struct pj_jwks {
 	size_t n;
 	size_t dropped;		/* keys in the document that were not usable */
 	long refs;		/* references besides the first (reuse.c shares sets) */
+	struct pj_sig_key *built;	/* per key, its imported key once kept (reuse.c); or NULL */
 };
 
 /*

@@ -42,8 +42,7 @@ struct entry {
 	int has_id;
 	struct pj_file_id id;
 	struct pj_configs *configs;	/* one of these two */
-	struct pj_jwks *jwks;
-	struct pj_sig_key *built;	/* jwks: per key, once a login verified with it */
+	struct pj_jwks *jwks;		/* with its built keys (jwks->built) */
 };
 
 struct store {
@@ -61,11 +60,6 @@ entry_free(struct entry *e)
 {
 	if (e == NULL)
 		return;
-	if (e->built != NULL) {
-		for (size_t i = 0; i < e->jwks->n; i++)
-			pj_sig_key_clear(&e->built[i]);
-		free(e->built);
-	}
 	pj_configs_free(e->configs);
 	pj_jwks_free(e->jwks);
 	free(e->key);
@@ -275,37 +269,29 @@ pj_reuse_jwks_put(const char *path, const struct pj_file_id *id, struct pj_jwks 
 {
 	struct entry *e;
 
+	/* Not shared yet: only this login holds set. */
+	if (set->built != NULL || set->n == 0 || (set->built = calloc(set->n, sizeof(*set->built))) == NULL)
+		return;
 	if ((e = entry_new(path, strlen(path), id)) == NULL)
 		return;
-	if (set->n > 0 && (e->built = calloc(set->n, sizeof(*e->built))) == NULL) {
-		entry_free(e);
-		return;
-	}
 	e->jwks = pj_jwks_ref(set);
 	lock();
 	insert(&store.jwks, e);
 	unlock();
 }
 
-/* The entry holding set (a set is in at most one: its file's). */
-static struct entry *
-holder(const struct pj_jwks *set, size_t i)
-{
-	for (struct entry *e = store.jwks; e != NULL; e = e->next)
-		if (e->jwks == set && e->built != NULL && i < set->n)
-			return e;
-	return NULL;
-}
-
 int
 pj_reuse_key_get(const struct pj_jwks *set, size_t i, struct pj_sig_key *out)
 {
-	struct entry *e;
 	int found = 0;
 
+	if (set->built == NULL || i >= set->n)
+		return 0;
 	lock();
-	if ((e = holder(set, i)) != NULL && pj_sig_key_ready(&e->built[i]))
-		found = pj_sig_key_copy(out, &e->built[i]) == 0;
+	if (pj_sig_key_ready(&set->built[i])) {
+		*out = set->built[i];
+		found = 1;
+	}
 	unlock();
 	return found;
 }
@@ -316,20 +302,28 @@ pj_reuse_key_get(const struct pj_jwks *set, size_t i, struct pj_sig_key *out)
  * (the RSA Montgomery context, set under its own lock; the provider-side
  * key export cache of the EVP_PKEY) is filled by the verify the building
  * login ran before calling this: we publish only a key that has just
- * verified a signature, so later users only read it. TSan cannot see inside
- * Debian's uninstrumented libcrypto, so this is argued, not measured: each
- * login holds its own reference (EVP_PKEY_up_ref, atomic), and its own
- * EVP_MD_CTX / EVP_PKEY_CTX, the only objects a verification writes.
+ * verified a signature, so later users only read it, each with its own
+ * EVP_MD_CTX and EVP_PKEY_CTX, the only objects a verification writes.
+ * TSan cannot see inside Debian's uninstrumented libcrypto, so this is
+ * argued, not measured. What TSan does see: the key is published and read
+ * under our mutex, and freed only with its set, when the set's last
+ * reference (our atomic, acquire-release) is dropped, after every login
+ * that used it dropped its own; no login frees it (no EVP_PKEY_up_ref,
+ * whose atomics TSan could not see either).
  */
-void
-pj_reuse_key_put(const struct pj_jwks *set, size_t i, const struct pj_sig_key *key)
+int
+pj_reuse_key_put(const struct pj_jwks *set, size_t i, struct pj_sig_key *key)
 {
-	struct entry *e;
+	int taken = 0;
 
-	if (!pj_sig_key_ready(key))
-		return;
+	if (set->built == NULL || i >= set->n || !pj_sig_key_ready(key))
+		return 0;
 	lock();
-	if ((e = holder(set, i)) != NULL && !pj_sig_key_ready(&e->built[i]))
-		(void)pj_sig_key_copy(&e->built[i], key);
+	if (!pj_sig_key_ready(&set->built[i])) {
+		set->built[i] = *key;
+		memset(key, 0, sizeof(*key));
+		taken = 1;
+	}
 	unlock();
+	return taken;
 }

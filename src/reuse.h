@@ -48,12 +48,14 @@ struct pj_jwks *pj_reuse_jwks_get(const char *path, const struct pj_file_id *id)
 void pj_reuse_jwks_put(const char *path, const struct pj_file_id *id, struct pj_jwks *set);
 
 /*
- * The imported key of set->keys[i], when a login built it and verified
- * with it: 1 and *out filled with a reference of its own (pj_sig_key_clear
- * drops it), else 0. put publishes a key that just verified a signature
- * (warmed: see reuse.c); a set no entry holds keeps nothing.
+ * The imported key of set->keys[i] (set->built, filled by put), when a
+ * login built it and verified with it: 1 and *out, borrowed while the
+ * caller holds its reference to set (never cleared by the caller), else 0.
+ * put hands a key that has just verified a signature (warmed: reuse.c) to
+ * a set that reuse keeps: 1 when taken (*key emptied), else 0 (the caller
+ * clears it).
  */
 int pj_reuse_key_get(const struct pj_jwks *set, size_t i, struct pj_sig_key *out);
-void pj_reuse_key_put(const struct pj_jwks *set, size_t i, const struct pj_sig_key *key);
+int pj_reuse_key_put(const struct pj_jwks *set, size_t i, struct pj_sig_key *key);
 
 #endif

@@ -73,15 +73,6 @@ pj_sig_key_ready(const struct pj_sig_key *k)
 	return k->pkey != NULL || k->ed25519_ok;
 }
 
-int
-pj_sig_key_copy(struct pj_sig_key *dst, const struct pj_sig_key *src)
-{
-	if (src->pkey != NULL && EVP_PKEY_up_ref(src->pkey) != 1)
-		return PJ_ERR_INTERNAL;
-	*dst = *src;
-	return 0;
-}
-
 void
 pj_sig_key_clear(struct pj_sig_key *k)
 {

@@ -38,8 +38,6 @@ struct pj_sig_key {
 int pj_sig_verify_with(int alg, const struct pj_jwk *key, struct pj_sig_key *built,
     const uint8_t *msg, size_t msglen, const uint8_t *sig, size_t siglen);
 int pj_sig_key_ready(const struct pj_sig_key *k);
-/* *dst (empty) gets its own reference to src's key: 0 or PJ_ERR_INTERNAL. */
-int pj_sig_key_copy(struct pj_sig_key *dst, const struct pj_sig_key *src);
 void pj_sig_key_clear(struct pj_sig_key *k);
 
 /* Per family (sig_rsa.c, sig_ec.c, sig_eddsa.c); pj_sig_verify_with's contract. */

@@ -60,9 +60,12 @@ check_signature(struct pj_keys *keys, const struct pj_jws *jws, unsigned flags)
 		had = pj_reuse_key_get(set, i, &built);
 	r = pj_sig_verify_with(jws->alg, key, &built, (const uint8_t *)jws->signing_input,
 	    jws->signing_input_len, jws->sig, jws->siglen);
-	/* Published only once it has verified a signature (warm: reuse.c). */
-	if (r == 0 && reuse && !had)
-		pj_reuse_key_put(set, i, &built);
+	/* A kept key is the set's; a new one is handed over only once it has
+	 * verified a signature (warm: reuse.c). */
+	if (had)
+		memset(&built, 0, sizeof(built));
+	else if (r == 0 && reuse)
+		(void)pj_reuse_key_put(set, i, &built);
 	pj_sig_key_clear(&built);
 	return r;
 }

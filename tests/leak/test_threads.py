@@ -100,7 +100,8 @@ def main():
     # Every file a second old: kept from the first logins on.
     time.sleep(1.2)
     env = dict(os.environ)
-    env.setdefault("TSAN_OPTIONS", "halt_on_error=1:exitcode=66:second_deadlock_stack=1")
+    env.setdefault("TSAN_OPTIONS", "halt_on_error=1:exitcode=66:second_deadlock_stack=1:suppressions="
+                   + os.path.join(SRC, "tests", "leak", "tsan.supp"))
     cmd = [LOOP, "--confdir", P("pam.d"), "--plan", planf, "--rounds", str(ROUNDS),
            "--threads", str(THREADS), "--swap", P("a"), P("b"), "--swap-ms", "5"]
     t0 = time.monotonic()
