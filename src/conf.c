@@ -990,8 +990,8 @@ one_section_per_issuer(const struct pj_log *lg, const struct pj_configs *set)
  * section is then read again over the defaults, and the arguments (global
  * keys and issuers= only) over that. */
 static int
-config_parse(int argc, const char **argv, const struct pj_log *lg, const char *file, int fd,
-    struct pj_configs *set)
+config_parse(int argc, const char **argv, int mode, const struct pj_log *lg, const char *file,
+    int fd, struct pj_configs *set)
 {
 	struct sects *sc = NULL;
 	struct ps ps, sp;
@@ -1037,7 +1037,7 @@ config_parse(int argc, const char **argv, const struct pj_log *lg, const char *f
 			set->unused[set->n_unused++] = sp.cfg;
 		sp.cfg = NULL;
 	}
-	r = one_section_per_issuer(lg, set);
+	r = mode == PJ_CONF_REFRESH ? 0 : one_section_per_issuer(lg, set);
 out:
 	config_free(ps.cfg);
 	config_free(sp.cfg);
@@ -1176,7 +1176,8 @@ pj_configs_load(int argc, const char **argv, int mode, const struct pj_log *lg,
 
 	*out = NULL;
 	mode &= ~PJ_CONF_NO_REUSE;
-	if (argc < 0 || (argc > 0 && argv == NULL) || (mode != PJ_CONF_MODULE && mode != PJ_CONF_TOOL))
+	if (argc < 0 || (argc > 0 && argv == NULL) ||
+	    (mode != PJ_CONF_MODULE && mode != PJ_CONF_TOOL && mode != PJ_CONF_REFRESH))
 		return PJ_ERR_INTERNAL;
 	if ((file = config_file_arg(argc, argv)) != NULL) {
 		if (pj_trust_open(file, PJ_TRUST_FILE, PJ_TRUST_RDONLY, &fd, &why) != 0) {
@@ -1202,7 +1203,7 @@ pj_configs_load(int argc, const char **argv, int mode, const struct pj_log *lg,
 		r = PJ_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = config_parse(argc, argv, lg, file, fd, set)) != 0)
+	if ((r = config_parse(argc, argv, mode, lg, file, fd, set)) != 0)
 		goto out;
 	if (key != NULL && maps_keep(set))
 		pj_reuse_configs_put(key, keylen, idp, set);

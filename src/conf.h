@@ -85,8 +85,10 @@ struct pj_configs {
 	long refs;		/* references besides the first (reuse.c) */
 };
 
-/* Keys that make no sense outside PAM are accepted by the tool and ignored. */
-enum { PJ_CONF_MODULE = 0, PJ_CONF_TOOL = 1 };
+/* Keys that make no sense outside PAM are accepted by the tool and ignored.
+ * PJ_CONF_REFRESH (the tool's --refresh) judges no token, so it takes every
+ * section, two of one issuer too: no "which one would judge" question. */
+enum { PJ_CONF_MODULE = 0, PJ_CONF_TOOL = 1, PJ_CONF_REFRESH = 2 };
 /* Or'ed into mode: parse afresh and keep nothing (the fuzzers). */
 #define PJ_CONF_NO_REUSE 0x100
 

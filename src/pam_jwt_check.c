@@ -474,7 +474,7 @@ main(int argc, char **argv)
 		ret = decode(buf, buflen, tok, len, r, json);
 		goto out;
 	}
-	if ((r = pj_configs_load((int)nopts, opts, PJ_CONF_TOOL, &lg, &cfg)) != 0) {
+	if ((r = pj_configs_load((int)nopts, opts, refresh ? PJ_CONF_REFRESH : PJ_CONF_TOOL, &lg, &cfg)) != 0) {
 		pj_result_fail(&res, r);
 		if (json)
 			print_json(&res, pj_err_reason(r),

@@ -5,7 +5,11 @@
   so a script reading stdout got no verdict;
 - `--config A --config B` freed the string the options still pointed at
   (a use after free; the sanitizer build shows it): a second --config is
-  now a usage error.
+  now a usage error;
+- issue 14: `--refresh` of a file with two sections of one issuer (one for
+  sshd, one for sudo, as pam.d-examples/multi-issuer.conf has) was a
+  configuration error, so the hourly refresh timer failed on it; no token
+  is judged there, so every section is refreshed.
 """
 
 import json
@@ -67,6 +71,19 @@ def main():
         rc, obj, out, err = run(["--config", cfg_a, "audience=" + AUD, "jwks_file=" + jwks, "--json"], tok)
         t.ok(rc == 0 and obj is not None and obj.get("reason") == "ok",
              "--config once twin: accepted", "exit %s %r %r" % (rc, out[:300], err[:300]))
+
+        two = write(os.path.join(tmp, "two.conf"),
+                    "audience = %s\njwks_file = %s\n[issuer ssh]\nissuer = %s\n"
+                    "[issuer sudo]\nissuer = %s\naudience = sudo://host1\n" % (AUD, jwks, ISS, ISS), 0o600)
+        rc, obj, out, err = run(["--refresh", "--config", two, "--json"], "")
+        t.ok(rc == 0 and obj is not None and obj.get("ok") is True,
+             "issue 14: --refresh of a file with two sections of one issuer refreshes both",
+             "exit %s stdout %r stderr %r" % (rc, out[:300], err[:300]))
+        rc, obj, out, err = run(["--config", two, "--json"], tok)
+        t.ok(rc == 2 and obj is not None and obj.get("reason") == "config_error" and
+             "issuers=" in obj.get("detail", ""),
+             "issue 14 twin: judging a token with that file and no issuers= is still a configuration error",
+             "exit %s stdout %r stderr %r" % (rc, out[:300], err[:300]))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return t.done()
