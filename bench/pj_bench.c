@@ -1383,10 +1383,14 @@ main(int argc, char **argv)
 	fill_cache(e.cachedir, &f);
 	{
 		char *jwks = path2(e.fix, "jwks.json");
+		char *helper = path2(o.builddir, "src/pam_jwt_fetch");
 
+		/* A login that may fetch needs a trusted fetch_helper (never run:
+		 * the cache is fresh). */
 		modargs_init(&e.file_args, "issuer=%s audience=%s jwks_file=%s", ISS, AUD, jwks);
-		modargs_init(&e.cache_args, "issuer=%s audience=%s jwks_uri=%s cache_dir=%s", ISS, AUD, NEVER_URI,
-		    e.cachedir);
+		modargs_init(&e.cache_args, "issuer=%s audience=%s jwks_uri=%s cache_dir=%s fetch_helper=%s", ISS,
+		    AUD, NEVER_URI, e.cachedir, helper);
+		free(helper);
 		free(jwks);
 	}
 	{

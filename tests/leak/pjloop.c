@@ -20,7 +20,8 @@
  *
  * --stdin: one plan line at a time from stdin, answered "OK" or "GOT NAME"
  * on stdout at once, so that a test changes files between two logins of
- * one process.
+ * one process. "fork LINE": a child forked now runs that login ("OK", or
+ * "GOT CHILD").
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -30,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <security/pam_appl.h>
@@ -180,11 +182,24 @@ interactive(const char *confdir)
 	size_t cap = 0;
 
 	while (getline(&buf, &cap, stdin) > 0) {
+		int child = strncmp(buf, "fork ", 5) == 0, status = 0, r;
 		struct line l;
-		int r;
+		pid_t pid;
 
-		if (parse_line(buf, &l) != 0) {
+		if (parse_line(buf + (child ? 5 : 0), &l) != 0) {
 			printf("BAD LINE\n");
+			fflush(stdout);
+			continue;
+		}
+		if (child) {
+			fflush(stdout);
+			if ((pid = fork()) == 0)
+				_exit(strcmp(pj_pam_name(login(confdir, &l)), l.expect) == 0 ? 0 : 1);
+			if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+			    WEXITSTATUS(status) != 0)
+				printf("GOT CHILD\n");
+			else
+				printf("OK\n");
 			fflush(stdout);
 			continue;
 		}

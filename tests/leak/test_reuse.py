@@ -75,8 +75,8 @@ class Loop:
         self.p = subprocess.Popen([LOOP, "--confdir", confdir, "--stdin"], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True)
 
-    def login(self, service, user, expect, token):
-        self.p.stdin.write("%s %s %s %s\n" % (service, user, expect, token))
+    def login(self, service, user, expect, token, fork=False):
+        self.p.stdin.write("%s%s %s %s %s\n" % ("fork " if fork else "", service, user, expect, token))
         self.p.stdin.flush()
         return self.p.stdout.readline().strip()
 
@@ -126,8 +126,8 @@ def main():
     settle()
     lp = Loop(P("pam.d"))
 
-    def step(what, service, user, expect, token):
-        t.eq(lp.login(service, user, expect, token), "OK", "%s: %s" % (what, expect))
+    def step(what, service, user, expect, token, fork=False):
+        t.eq(lp.login(service, user, expect, token, fork), "OK", "%s: %s" % (what, expect))
 
     # A key removed from the set is refused at the next login.
     step("key set: k2 accepted", "main", "bin", "PAM_SUCCESS", tok("k2"))
@@ -140,6 +140,13 @@ def main():
     exchange(P("cur"), P("alt"))
     settle()
     step("key set: k2 back", "main", "bin", "PAM_SUCCESS", tok("k2"))
+    # A child after fork forgets what it inherited, and judges the same.
+    step("fork: a child logs in with k2", "main", "bin", "PAM_SUCCESS", tok("k2"), fork=True)
+    exchange(P("cur"), P("alt"))
+    step("fork: k2 removed -> a child refuses it", "main", "bin", "PAM_AUTH_ERR", tok("k2"), fork=True)
+    step("fork: ... and so does the parent", "main", "bin", "PAM_AUTH_ERR", tok("k2"))
+    exchange(P("cur"), P("alt"))
+    step("fork: k2 back, in the parent", "main", "bin", "PAM_SUCCESS", tok("k2"))
 
     # The configuration edited between two logins: the next one uses it.
     step("config: audience ssh://host1", "main", "bin", "PAM_SUCCESS", tok("k1"))
