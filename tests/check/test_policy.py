@@ -77,15 +77,9 @@ def now():
 
 def claims(**extra):
     """Issuer A's usual claims for USER; extra overrides (None removes)."""
-    n = now()
-    c = {"iss": ISS, "aud": AUD, "sub": USER, "iat": n, "nbf": n, "exp": n + 300,
-         "jti": mint.b64url(os.urandom(9))}
-    for k, v in extra.items():
-        if v is None:
-            c.pop(k, None)
-        else:
-            c[k] = v
-    return c
+    base = {"iss": ISS, "aud": AUD, "sub": USER}
+    base.update(extra)
+    return mint.claims(now=now(), **base)
 
 
 def tok(c=None, key=None, alg="ES256", typ=None, raw=None, hdr=None):
