@@ -1568,10 +1568,10 @@ main(int argc, char **argv)
 	fill_cache(e.cachedir, &f);
 	{
 		char *jwks = path2(e.fix, "jwks.json");
-
-		modargs_init(&e.file_args, "issuer=%s audience=%s jwks_file=%s", ISS, AUD, jwks);
 		char *helper = path2(o.builddir, "src/pam_jwt_fetch"), *bin = path2(tmpdir, "bin"), *copy, *data;
 		size_t len;
+
+		modargs_init(&e.file_args, "issuer=%s audience=%s jwks_file=%s", ISS, AUD, jwks);
 
 		/* The module judges the fetch helper of a line that may fetch
 		 * (never run here: the cache is fresh), and every folder above

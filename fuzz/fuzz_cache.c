@@ -48,7 +48,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (mkdir(dir, 0755) != 0)
 		fuzz_fail("mkdir cache_dir");
 	snprintf(a_dir, sizeof(a_dir), "cache_dir=%s", dir);
-	if (pj_configs_load(6, args, PJ_CONF_MODULE, NULL, &cfg) != 0 ||
+	if (pj_configs_load(6, args, PJ_CONF_MODULE | PJ_CONF_NO_REUSE, NULL, &cfg) != 0 ||
 	    pj_cache_open(cfg->v[0], NULL, 0, &c) != 0)
 		fuzz_fail("the configuration or the cache does not open");
 	if ((jwks_path = strdup(pj_cache_jwks_path(c))) == NULL)
@@ -122,7 +122,7 @@ fuzz_one(const uint8_t *data, size_t size)
 	before[1] = slurp(jwks_path, &blen[1]);
 
 	/* A login's key acquisition, never fetching. */
-	if (pj_keys_open(cfg->v[0], NULL, now, PJ_VERIFY_NO_FETCH, &k) != 0)
+	if (pj_keys_open(cfg->v[0], NULL, now, PJ_VERIFY_NO_FETCH | PJ_VERIFY_NO_REUSE, &k) != 0)
 		fuzz_fail("pj_keys_open");
 	r = pj_keys_get(k, &set);
 	if (r != 0 && r != PJ_ERR_KEYS_UNAVAILABLE)

@@ -176,7 +176,7 @@ fuzz_one(const uint8_t *data, size_t size)
 			continue;
 		argv[argc++] = parts[i];
 	}
-	r = pj_configs_load(argc, argv, PJ_CONF_MODULE, NULL, &cfg);
+	r = pj_configs_load(argc, argv, PJ_CONF_MODULE | PJ_CONF_NO_REUSE, NULL, &cfg);
 	if (r == 0)
 		check_set(cfg);
 	if (r != 0 && (r != PJ_ERR_CONFIG || cfg != NULL))

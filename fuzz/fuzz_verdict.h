@@ -46,9 +46,9 @@ fuzz_config(const char *jwks, const char *map)
 	snprintf(a_jwks, sizeof(a_jwks), "jwks_file=%s", jwks);
 	snprintf(a_map, sizeof(a_map), "user_map=%s", map != NULL ? map : "");
 	if (map == NULL) {
-		if (pj_configs_load(4, plain, PJ_CONF_MODULE, NULL, &cfg) != 0)
+		if (pj_configs_load(4, plain, PJ_CONF_MODULE | PJ_CONF_NO_REUSE, NULL, &cfg) != 0)
 			fuzz_fail("the plain configuration does not parse");
-	} else if (pj_configs_load(12, mapped, PJ_CONF_MODULE, NULL, &cfg) != 0)
+	} else if (pj_configs_load(12, mapped, PJ_CONF_MODULE | PJ_CONF_NO_REUSE, NULL, &cfg) != 0)
 		fuzz_fail("the mapped configuration does not parse");
 	return cfg;
 }
@@ -208,7 +208,7 @@ fuzz_config_sectioned(const char *jwks)
 		fuzz_fail("the sectioned configuration does not fit");
 	fuzz_write(path, text, (size_t)n, 0600);
 	snprintf(a_conf, sizeof(a_conf), "config=%s", path);
-	if (pj_configs_load(2, argv, PJ_CONF_MODULE, NULL, &cfg) != 0 || cfg->n != 2)
+	if (pj_configs_load(2, argv, PJ_CONF_MODULE | PJ_CONF_NO_REUSE, NULL, &cfg) != 0 || cfg->n != 2)
 		fuzz_fail("the sectioned configuration does not parse");
 	free(path);
 	return cfg;
@@ -238,15 +238,15 @@ fuzz_verdicts(const char *tok, size_t len)
 {
 	struct pj_result res, sec;
 
-	pj_verify(fuzz_plain, NULL, tok, len, "alice", FUZZ_NOW, PJ_VERIFY_NO_FETCH, &res);
+	pj_verify(fuzz_plain, NULL, tok, len, "alice", FUZZ_NOW, PJ_VERIFY_NO_FETCH | PJ_VERIFY_NO_REUSE, &res);
 	fuzz_check_result(&res, "alice", fuzz_plain->v[0]->leeway);
-	pj_verify(fuzz_sectioned, NULL, tok, len, "alice", FUZZ_NOW, PJ_VERIFY_NO_FETCH, &sec);
+	pj_verify(fuzz_sectioned, NULL, tok, len, "alice", FUZZ_NOW, PJ_VERIFY_NO_FETCH | PJ_VERIFY_NO_REUSE, &sec);
 	fuzz_check_result(&sec, "alice", fuzz_plain->v[0]->leeway);
 	if (sec.err != res.err && strcmp(sec.iss, FUZZ_OTHER_ISS) != 0)
 		fuzz_fail("the plain section judges otherwise than the plain configuration");
-	pj_verify(fuzz_plain, NULL, tok, len, NULL, FUZZ_NOW, PJ_VERIFY_NO_FETCH, &res);
+	pj_verify(fuzz_plain, NULL, tok, len, NULL, FUZZ_NOW, PJ_VERIFY_NO_FETCH | PJ_VERIFY_NO_REUSE, &res);
 	fuzz_check_result(&res, NULL, fuzz_plain->v[0]->leeway);
-	pj_verify(fuzz_mapped, NULL, tok, len, "bob", FUZZ_NOW, PJ_VERIFY_NO_FETCH, &res);
+	pj_verify(fuzz_mapped, NULL, tok, len, "bob", FUZZ_NOW, PJ_VERIFY_NO_FETCH | PJ_VERIFY_NO_REUSE, &res);
 	fuzz_check_result(&res, "bob", fuzz_mapped->v[0]->leeway);
 }
 

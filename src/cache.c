@@ -394,31 +394,47 @@ bad:
 }
 
 int
-pj_cache_read_jwks(struct pj_cache *c, const struct pj_log *lg, char **buf, size_t *len)
+pj_cache_open_jwks(struct pj_cache *c, const struct pj_log *lg, int *fd)
 {
 	const char *why = NULL;
+
+	*fd = -1;
+	if (pj_trust_openat(c->dfd, c->jwks_name, PJ_TRUST_FILE, PJ_TRUST_RDONLY, fd, &why) != 0) {
+		if (errno == ENOENT)
+			return PJ_ERR_KEYS_UNAVAILABLE;
+		pj_log(lg, LOG_WARNING, "cache file %s: %s: not trusted (a good fetch replaces it)",
+		    c->jwks_path, why);
+		return PJ_ERR_KEYS_UNAVAILABLE;
+	}
+	return 0;
+}
+
+int
+pj_cache_read_jwks_fd(struct pj_cache *c, const struct pj_log *lg, int fd, char **buf, size_t *len)
+{
+	int r;
+
+	*buf = NULL;
+	*len = 0;
+	if ((r = pj_read_all(fd, PJ_CACHE_JWKS_MAX, buf, len)) == 0 || r == PJ_ERR_NOMEM)
+		return r;
+	pj_log(lg, LOG_WARNING, "cache file %s: %s: not trusted (a good fetch replaces it)",
+	    c->jwks_path, r == PJ_ERR_TOO_LARGE ? "larger than 1 MiB" : "cannot read");
+	return PJ_ERR_KEYS_UNAVAILABLE;
+}
+
+int
+pj_cache_read_jwks(struct pj_cache *c, const struct pj_log *lg, char **buf, size_t *len)
+{
 	int fd = -1, r;
 
 	*buf = NULL;
 	*len = 0;
-	if (pj_trust_openat(c->dfd, c->jwks_name, PJ_TRUST_FILE, PJ_TRUST_RDONLY, &fd, &why) != 0) {
-		if (errno == ENOENT)
-			return PJ_ERR_KEYS_UNAVAILABLE;
-		goto bad;
-	}
-	r = pj_read_all(fd, PJ_CACHE_JWKS_MAX, buf, len);
-	close(fd);
-	if (r == PJ_ERR_NOMEM)
+	if ((r = pj_cache_open_jwks(c, lg, &fd)) != 0)
 		return r;
-	if (r != 0) {
-		why = r == PJ_ERR_TOO_LARGE ? "larger than 1 MiB" : "cannot read";
-		goto bad;
-	}
-	return 0;
-bad:
-	pj_log(lg, LOG_WARNING, "cache file %s: %s: not trusted (a good fetch replaces it)",
-	    c->jwks_path, why);
-	return PJ_ERR_KEYS_UNAVAILABLE;
+	r = pj_cache_read_jwks_fd(c, lg, fd, buf, len);
+	close(fd);
+	return r;
 }
 
 /* A temporary file in the same folder (a fresh random name, O_EXCL), mode

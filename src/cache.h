@@ -87,6 +87,10 @@ int pj_cache_read_meta(struct pj_cache *c, const struct pj_log *lg, struct pj_me
  * over 1 MiB). Whether it parses is the caller's business.
  */
 int pj_cache_read_jwks(struct pj_cache *c, const struct pj_log *lg, char **buf, size_t *len);
+/* The same in two steps, for reuse.h (the identity of what was opened):
+ * open (trust-checked; reported as above), then read the descriptor. */
+int pj_cache_open_jwks(struct pj_cache *c, const struct pj_log *lg, int *fd);
+int pj_cache_read_jwks_fd(struct pj_cache *c, const struct pj_log *lg, int fd, char **buf, size_t *len);
 
 /* Atomic writes: a temporary file in cache_dir, mode 0644, synced, renamed
  * into place. 0 or PJ_ERR_INTERNAL (logged). */

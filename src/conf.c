@@ -64,24 +64,24 @@ static const struct conf_key {
 	int scope;
 } keys[KEY_COUNT] = {
 	[KEY_CONFIG] = {"config", K_CONFIG, F(config_path), 0, 0, SC_ARG},
-	[KEY_ISSUER] = {"issuer", K_ISSUER, F(issuer), 0, 0},
-	[KEY_AUDIENCE] = {"audience", K_AUD, 0, 0, 0},
-	[KEY_JWKS_URI] = {"jwks_uri", K_URL, F(jwks_uri), 0, 0},
-	[KEY_JWKS_FILE] = {"jwks_file", K_FILE, F(jwks_file), 0, 0},
-	[KEY_ALGORITHMS] = {"algorithms", K_ALGS, 0, 0, 0},
-	[KEY_USER_CLAIM] = {"user_claim", K_CLAIM, F(user_claim), 0, 0},
-	[KEY_USER_MAP] = {"user_map", K_MAP, F(user_map_path), 0, 0},
-	[KEY_REQUIRE_CLAIM] = {"require_claim", K_REQ, 0, 0, 0},
-	[KEY_LEEWAY] = {"leeway", K_NUM, F(leeway), 0, PJ_LEEWAY_MAX},
-	[KEY_MAX_LIFETIME] = {"max_lifetime", K_NUM, F(max_lifetime), 1, 2592000},
-	[KEY_JTI_REPLAY] = {"jti_replay", K_FLAG, F(jti_replay), 0, 0},
+	[KEY_ISSUER] = {"issuer", K_ISSUER, F(issuer), 0, 0, SC_ISSUER},
+	[KEY_AUDIENCE] = {"audience", K_AUD, 0, 0, 0, SC_ISSUER},
+	[KEY_JWKS_URI] = {"jwks_uri", K_URL, F(jwks_uri), 0, 0, SC_ISSUER},
+	[KEY_JWKS_FILE] = {"jwks_file", K_FILE, F(jwks_file), 0, 0, SC_ISSUER},
+	[KEY_ALGORITHMS] = {"algorithms", K_ALGS, 0, 0, 0, SC_ISSUER},
+	[KEY_USER_CLAIM] = {"user_claim", K_CLAIM, F(user_claim), 0, 0, SC_ISSUER},
+	[KEY_USER_MAP] = {"user_map", K_MAP, F(user_map_path), 0, 0, SC_ISSUER},
+	[KEY_REQUIRE_CLAIM] = {"require_claim", K_REQ, 0, 0, 0, SC_ISSUER},
+	[KEY_LEEWAY] = {"leeway", K_NUM, F(leeway), 0, PJ_LEEWAY_MAX, SC_ISSUER},
+	[KEY_MAX_LIFETIME] = {"max_lifetime", K_NUM, F(max_lifetime), 1, 2592000, SC_ISSUER},
+	[KEY_JTI_REPLAY] = {"jti_replay", K_FLAG, F(jti_replay), 0, 0, SC_ISSUER},
 	[KEY_STATE_DIR] = {"state_dir", K_DIR, F(state_dir), 0, 0, SC_GLOBAL},
 	[KEY_CACHE_DIR] = {"cache_dir", K_DIR, F(cache_dir), 0, 0, SC_GLOBAL},
-	[KEY_CACHE_TTL] = {"cache_ttl", K_NUM, F(cache_ttl), 1, 604800},
-	[KEY_REFRESH_COOLDOWN] = {"refresh_cooldown", K_NUM, F(refresh_cooldown), 1, 86400},
-	[KEY_STALE_MAX] = {"stale_max", K_NUM, F(stale_max), 0, 604800},
+	[KEY_CACHE_TTL] = {"cache_ttl", K_NUM, F(cache_ttl), 1, 604800, SC_ISSUER},
+	[KEY_REFRESH_COOLDOWN] = {"refresh_cooldown", K_NUM, F(refresh_cooldown), 1, 86400, SC_ISSUER},
+	[KEY_STALE_MAX] = {"stale_max", K_NUM, F(stale_max), 0, 604800, SC_ISSUER},
 	[KEY_HTTP_TIMEOUT] = {"http_timeout", K_NUM, F(http_timeout), 1, 60, SC_GLOBAL},
-	[KEY_CA_FILE] = {"ca_file", K_FILE, F(ca_file), 0, 0},
+	[KEY_CA_FILE] = {"ca_file", K_FILE, F(ca_file), 0, 0, SC_ISSUER},
 	[KEY_FETCH_USER] = {"fetch_user", K_USER, F(fetch_user), 0, 0, SC_GLOBAL},
 	[KEY_FETCH_HELPER] = {"fetch_helper", K_FILE, F(fetch_helper), 0, 0, SC_GLOBAL},
 	[KEY_PROMPT] = {"prompt", K_PROMPT, F(prompt), 0, 0, SC_GLOBAL},
@@ -89,9 +89,9 @@ static const struct conf_key {
 	[KEY_USE_FIRST_PASS] = {"use_first_pass", K_FLAG, F(use_first_pass), 0, 0, SC_GLOBAL},
 	[KEY_TRY_FIRST_PASS] = {"try_first_pass", K_FLAG, F(try_first_pass), 0, 0, SC_GLOBAL},
 	[KEY_DEBUG] = {"debug", K_FLAG, F(debug), 0, 0, SC_GLOBAL},
-	[KEY_TYP] = {"typ", K_TYP, F(typ), 0, 0},
-	[KEY_DENY_CLAIM] = {"deny_claim", K_REQ, 0, 0, 0},
-	[KEY_REQUIRE_SCOPE] = {"require_scope", K_SCOPE, 0, 0, 0},
+	[KEY_TYP] = {"typ", K_TYP, F(typ), 0, 0, SC_ISSUER},
+	[KEY_DENY_CLAIM] = {"deny_claim", K_REQ, 0, 0, 0, SC_ISSUER},
+	[KEY_REQUIRE_SCOPE] = {"require_scope", K_SCOPE, 0, 0, 0, SC_ISSUER},
 	[KEY_LOG_FORMAT] = {"log_format", K_LOGFMT, F(log_format), 0, 0, SC_GLOBAL},
 	[KEY_ISSUERS] = {"issuers", K_ISSUERS, 0, 0, 0, SC_ARG},
 };
@@ -738,20 +738,15 @@ conf_text(struct ps *ps, const char *buf, size_t len)
 	return r;
 }
 
+/* The config file, opened and checked by the caller (fd). */
 static int
-conf_file(struct ps *ps, const char *path)
+conf_file(struct ps *ps, int fd, const char *path)
 {
 	char *buf = NULL;
-	const char *why;
 	size_t len = 0;
-	int fd = -1, r = PJ_ERR_CONFIG;
+	int r = PJ_ERR_CONFIG;
 
-	if (pj_trust_open(path, PJ_TRUST_FILE, PJ_TRUST_RDONLY, &fd, &why) != 0) {
-		conf_err(ps, "config", FROM_ARGS, "%s: %s", path, why);
-		return PJ_ERR_CONFIG;
-	}
 	r = pj_read_all(fd, CONF_FILE_MAX, &buf, &len);
-	close(fd);
 	if (r != 0) {
 		if (r == PJ_ERR_NOMEM)
 			return r;
@@ -829,6 +824,8 @@ shared_unpinned(const struct pj_config *cfg)
 	return -1;
 }
 
+static int conf_env(struct ps *ps, int reused);
+
 static int
 conf_finish(struct ps *ps)
 {
@@ -843,12 +840,8 @@ conf_finish(struct ps *ps)
 		{KEY_PROMPT, "JWT: "},
 		{KEY_PROMPT_MORE, "JWT part %d: "},
 	};
-	static const int paths[] = {
-		KEY_JWKS_FILE, KEY_CA_FILE, KEY_FETCH_HELPER, KEY_CACHE_DIR, KEY_STATE_DIR
-	};
 	struct pj_config *cfg = ps->cfg;
-	const char *why;
-	int fd = -1, r;
+	int r;
 
 	for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++) {
 		if (*str_slot(cfg, &keys[defs[i].key]) == NULL &&
@@ -876,6 +869,32 @@ conf_finish(struct ps *ps)
 		conf_err(ps, "jwks_file", ps->from[KEY_JWKS_FILE], "excludes jwks_uri (one key source)");
 		return PJ_ERR_CONFIG;
 	}
+	if ((r = conf_env(ps, 0)) != 0)
+		return r;
+	for (int i = 0; i < KEY_COUNT; i++)
+		cfg->origin[i] = ps->from[i];
+	cfg->header_line = ps->header;
+	return 0;
+}
+
+/*
+ * What the system decides, checked at every login, also when the parsed set
+ * is reused: fetch_user's uid, the paths' owner and mode, the user_map
+ * file's trust at open. A parse (reused 0) loads the map and records its
+ * file's identity; a reused set (reused 1) compares it. Returns 0,
+ * PJ_ERR_CONFIG (logged), PJ_ERR_NOMEM, or 1: the map is another file now.
+ */
+static int
+conf_env(struct ps *ps, int reused)
+{
+	static const int paths[] = {
+		KEY_JWKS_FILE, KEY_CA_FILE, KEY_FETCH_HELPER, KEY_CACHE_DIR, KEY_STATE_DIR
+	};
+	struct pj_config *cfg = ps->cfg;
+	struct pj_file_id id;
+	const char *why;
+	int fd = -1, keep, r;
+
 	if (cfg->fetch_user != NULL && fetch_user_is_root(cfg->fetch_user)) {
 		conf_err(ps, "fetch_user", ps->from[KEY_FETCH_USER], "never a user with uid 0");
 		return PJ_ERR_CONFIG;
@@ -890,21 +909,22 @@ conf_finish(struct ps *ps)
 			return PJ_ERR_CONFIG;
 		}
 	}
-	if (cfg->user_map_path != NULL) {
-		if (pj_trust_open(cfg->user_map_path, PJ_TRUST_FILE, PJ_TRUST_RDONLY, &fd,
-		    &why) != 0) {
-			conf_err(ps, "user_map", ps->from[KEY_USER_MAP], "%s: %s", cfg->user_map_path, why);
-			return PJ_ERR_CONFIG;
-		}
-		r = pj_usermap_load_fd(fd, cfg->user_map_path, ps->lg, &cfg->user_map);
-		close(fd);
-		if (r != 0)
-			return r;
+	if (cfg->user_map_path == NULL)
+		return 0;
+	if (pj_trust_open(cfg->user_map_path, PJ_TRUST_FILE, PJ_TRUST_RDONLY, &fd, &why) != 0) {
+		conf_err(ps, "user_map", ps->from[KEY_USER_MAP], "%s: %s", cfg->user_map_path, why);
+		return PJ_ERR_CONFIG;
 	}
-	for (int i = 0; i < KEY_COUNT; i++)
-		cfg->origin[i] = ps->from[i];
-	cfg->header_line = ps->header;
-	return 0;
+	keep = pj_file_id_get(fd, &id) == 1;
+	if (reused)
+		r = keep && cfg->user_map_keep && pj_file_id_same(&id, &cfg->user_map_id) ? 0 : 1;
+	else {
+		r = pj_usermap_load_fd(fd, cfg->user_map_path, ps->lg, &cfg->user_map);
+		cfg->user_map_id = id;
+		cfg->user_map_keep = keep;
+	}
+	close(fd);
+	return r;
 }
 
 static void config_free(struct pj_config *cfg);
@@ -970,36 +990,22 @@ one_section_per_issuer(const struct pj_log *lg, const struct pj_configs *set)
  * section is then read again over the defaults, and the arguments (global
  * keys and issuers= only) over that. */
 static int
-config_parse(int argc, const char **argv, int mode, const struct pj_log *lg,
-    struct pj_configs *set)
+config_parse(int argc, const char **argv, int mode, const struct pj_log *lg, const char *file,
+    int fd, struct pj_configs *set)
 {
 	struct sects *sc = NULL;
 	struct ps ps, sp;
-	const char *file = NULL;
 	int r = PJ_ERR_INTERNAL;
 
 	memset(&ps, 0, sizeof(ps));
 	memset(&sp, 0, sizeof(sp));
-	if (argc < 0 || (argc > 0 && argv == NULL) ||
-	    (mode != PJ_CONF_MODULE && mode != PJ_CONF_TOOL && mode != PJ_CONF_REFRESH))
-		return PJ_ERR_INTERNAL;
-	/* A repeated or empty config= is reported by the argument pass. */
-	for (int i = 0; i < argc; i++) {
-		if (argv[i] != NULL && strncmp(argv[i], "config=", 7) == 0) {
-			if (file != NULL || argv[i][7] == '\0') {
-				file = NULL;
-				break;
-			}
-			file = argv[i] + 7;
-		}
-	}
 	if ((sc = calloc(1, sizeof(*sc))) == NULL) {
 		r = PJ_ERR_NOMEM;
 		goto out;
 	}
 	if ((r = ps_start(&ps, lg, sc, -1, file)) != 0)
 		goto out;
-	if (file != NULL && (r = conf_file(&ps, file)) != 0)
+	if (file != NULL && (r = conf_file(&ps, fd, file)) != 0)
 		goto out;
 	if ((r = conf_args(&ps, argc, argv)) != 0)
 		goto out;
@@ -1028,7 +1034,7 @@ config_parse(int argc, const char **argv, int mode, const struct pj_log *lg,
 		if (!sc->have_issuers || sc->accept[k])
 			set->v[set->n++] = sp.cfg;
 		else
-			config_free(sp.cfg);
+			set->unused[set->n_unused++] = sp.cfg;
 		sp.cfg = NULL;
 	}
 	r = mode == PJ_CONF_REFRESH ? 0 : one_section_per_issuer(lg, set);
@@ -1073,37 +1079,166 @@ config_free(struct pj_config *cfg)
 	free(cfg);
 }
 
+/* The config= file, when exactly one non-empty config= is given (a
+ * repeated or empty one is reported by the argument pass). */
+static const char *
+config_file_arg(int argc, const char **argv)
+{
+	const char *file = NULL;
+
+	for (int i = 0; i < argc; i++) {
+		if (argv[i] != NULL && strncmp(argv[i], "config=", 7) == 0) {
+			if (file != NULL || argv[i][7] == '\0')
+				return NULL;
+			file = argv[i] + 7;
+		}
+	}
+	return file;
+}
+
+/* The reuse key: the mode and every argument, each NUL-terminated. NULL
+ * when an argument is NULL (the parse judges) or on no memory. */
+static char *
+reuse_key(int argc, const char **argv, int mode, size_t *len)
+{
+	size_t n = 1, off = 1;
+	char *key;
+
+	for (int i = 0; i < argc; i++) {
+		if (argv[i] == NULL)
+			return NULL;
+		n += strlen(argv[i]) + 1;
+	}
+	if ((key = malloc(n)) == NULL)
+		return NULL;
+	key[0] = (char)('0' + mode);
+	for (int i = 0; i < argc; i++) {
+		size_t l = strlen(argv[i]) + 1;
+
+		memcpy(key + off, argv[i], l);
+		off += l;
+	}
+	*len = n;
+	return key;
+}
+
+/*
+ * A reused set passes what parsing it again would check now, section by
+ * section in file order: 0, PJ_ERR_CONFIG (logged), or 1 when a user_map
+ * is another file (parse again).
+ */
+static int
+reuse_check(const struct pj_log *lg, const struct pj_configs *set)
+{
+	size_t a = 0, u = 0;
+	int r = 0;
+
+	while (r == 0 && (a < set->n || u < set->n_unused)) {
+		struct pj_config *cfg = u >= set->n_unused || (a < set->n &&
+		    set->v[a]->header_line < set->unused[u]->header_line) ? set->v[a++] : set->unused[u++];
+		struct ps ep = {.lg = lg, .cfg = cfg};
+
+		for (int i = 0; i < KEY_COUNT; i++)
+			ep.from[i] = cfg->origin[i];
+		r = conf_env(&ep, 1);
+	}
+	return r;
+}
+
+/* Every section's user_map file may be kept. */
+static int
+maps_keep(const struct pj_configs *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (set->v[i]->user_map_path != NULL && !set->v[i]->user_map_keep)
+			return 0;
+	for (size_t i = 0; i < set->n_unused; i++)
+		if (set->unused[i]->user_map_path != NULL && !set->unused[i]->user_map_keep)
+			return 0;
+	return 1;
+}
+
+/*
+ * The config file is opened (and trust-checked) here, at every login; its
+ * identity, with the arguments, finds a set an earlier login of this
+ * process parsed (reuse.h), which is then checked like a parse would.
+ */
 int
 pj_configs_load(int argc, const char **argv, int mode, const struct pj_log *lg,
     struct pj_configs **out)
 {
 	struct pj_configs *set = NULL;
-	int r = PJ_ERR_INTERNAL;
+	struct pj_file_id id, *idp = NULL;
+	const char *file, *why;
+	char *key = NULL;
+	size_t keylen = 0;
+	int reuse = !(mode & PJ_CONF_NO_REUSE), fd = -1, r = PJ_ERR_INTERNAL;
 
 	*out = NULL;
+	mode &= ~PJ_CONF_NO_REUSE;
+	if (argc < 0 || (argc > 0 && argv == NULL) ||
+	    (mode != PJ_CONF_MODULE && mode != PJ_CONF_TOOL && mode != PJ_CONF_REFRESH))
+		return PJ_ERR_INTERNAL;
+	if ((file = config_file_arg(argc, argv)) != NULL) {
+		if (pj_trust_open(file, PJ_TRUST_FILE, PJ_TRUST_RDONLY, &fd, &why) != 0) {
+			struct ps ep = {.lg = lg};
+
+			conf_err(&ep, "config", FROM_ARGS, "%s: %s", file, why);
+			return PJ_ERR_CONFIG;
+		}
+		idp = &id;
+		reuse = reuse && pj_file_id_get(fd, &id) == 1;
+	}
+	if (reuse)
+		key = reuse_key(argc, argv, mode, &keylen);
+	if (key != NULL && (set = pj_reuse_configs_get(key, keylen, idp)) != NULL) {
+		if ((r = reuse_check(lg, set)) <= 0)
+			goto out;
+		pj_configs_free(set);	/* a user_map changed: parse again */
+		set = NULL;
+	}
 	if ((set = calloc(1, sizeof(*set))) == NULL ||
-	    (set->v = calloc(CONF_SECTIONS_MAX, sizeof(*set->v))) == NULL) {
+	    (set->v = calloc(CONF_SECTIONS_MAX, sizeof(*set->v))) == NULL ||
+	    (set->unused = calloc(CONF_SECTIONS_MAX, sizeof(*set->unused))) == NULL) {
 		r = PJ_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = config_parse(argc, argv, mode, lg, set)) != 0)
+	if ((r = config_parse(argc, argv, mode, lg, file, fd, set)) != 0)
 		goto out;
-	*out = set;
-	set = NULL;
+	if (key != NULL && maps_keep(set))
+		pj_reuse_configs_put(key, keylen, idp, set);
+	r = 0;
 out:
+	if (r == 0) {
+		*out = set;
+		set = NULL;
+	}
 	pj_configs_free(set);
+	free(key);
+	if (fd >= 0)
+		close(fd);
 	return r;
 }
 
 void
 pj_configs_free(struct pj_configs *set)
 {
-	if (set == NULL)
+	if (set == NULL || __atomic_fetch_sub(&set->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	for (size_t i = 0; set->v != NULL && i < set->n; i++)
 		config_free(set->v[i]);
+	for (size_t i = 0; set->unused != NULL && i < set->n_unused; i++)
+		config_free(set->unused[i]);
 	free(set->v);
+	free(set->unused);
 	free(set);
+}
+
+struct pj_configs *
+pj_configs_ref(struct pj_configs *set)
+{
+	__atomic_fetch_add(&set->refs, 1, __ATOMIC_RELAXED);
+	return set;
 }
 
 const struct pj_config *

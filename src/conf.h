@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "log.h"
+#include "reuse.h"
 
 /* The largest leeway= a line may set: a one-time record blocks every line
  * sharing the store until exp plus this, whatever their leeway. */
@@ -40,6 +41,8 @@ struct pj_config {
 	char *user_claim;	/* default "sub" */
 	char *user_map_path;
 	struct pj_usermap *user_map;	/* loaded from user_map_path, or NULL */
+	struct pj_file_id user_map_id;	/* the file it was loaded from */
+	int user_map_keep;		/* unchanged for a second: may be reused */
 	struct pj_claim_req *reqs;
 	size_t n_reqs;
 	struct pj_claim_req *denies;	/* deny_claim */
@@ -75,12 +78,19 @@ struct pj_configs {
 	int sectioned;		/* the file has [issuer NAME] sections */
 	size_t n;
 	struct pj_config **v;
+	/* Sections this line does not accept: checked like the others when
+	 * the set is reused (their paths must still pass). */
+	size_t n_unused;
+	struct pj_config **unused;
+	long refs;		/* references besides the first (reuse.c) */
 };
 
 /* Keys that make no sense outside PAM are accepted by the tool and ignored.
  * PJ_CONF_REFRESH (the tool's --refresh) judges no token, so it takes every
  * section, two of one issuer too: no "which one would judge" question. */
 enum { PJ_CONF_MODULE = 0, PJ_CONF_TOOL = 1, PJ_CONF_REFRESH = 2 };
+/* Or'ed into mode: parse afresh and keep nothing (the fuzzers). */
+#define PJ_CONF_NO_REUSE 0x100
 
 /*
  * Parse argv (module arguments, "key=value" or bare flags; PAM's
@@ -96,10 +106,16 @@ enum { PJ_CONF_MODULE = 0, PJ_CONF_TOOL = 1, PJ_CONF_REFRESH = 2 };
  * key and, for the file, the line, and returns PJ_ERR_CONFIG.
  * A section-level error (no issuer, an issuer accepted twice) names the
  * section's header line. *out is NULL on entry; free with pj_configs_free.
+ * The set may be one an earlier login of this process parsed from the same
+ * files and arguments (reuse.h), checked again as a parse would check it;
+ * mode | PJ_CONF_NO_REUSE parses afresh and keeps nothing.
  */
 int pj_configs_load(int argc, const char **argv, int mode, const struct pj_log *lg,
     struct pj_configs **out);
+/* Drops a reference: the last one frees. A loaded set may be shared with
+ * other logins (reuse.h): read-only. */
 void pj_configs_free(struct pj_configs *set);
+struct pj_configs *pj_configs_ref(struct pj_configs *set);
 
 /* --check-config: every loaded issuer's effective settings, each with its
  * origin ("default", "FILE:LINE" or "argument"), as text or as one JSON

@@ -9,6 +9,7 @@
 #include "json.h"
 #include "jwk.h"
 #include "log.h"
+#include "sig.h"
 
 #define RSA_MIN_BITS 2048
 #define B64_LEN(n) (((n) * 4 + 2) / 3)	/* unpadded base64url of n octets */
@@ -314,12 +315,23 @@ out:
 void
 pj_jwks_free(struct pj_jwks *set)
 {
-	if (set == NULL)
+	if (set == NULL || __atomic_fetch_sub(&set->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
-	for (size_t i = 0; i < set->n; i++)
+	for (size_t i = 0; i < set->n; i++) {
 		jwk_clear(&set->keys[i]);
+		if (set->built != NULL)
+			pj_sig_key_clear(&set->built[i]);
+	}
+	free(set->built);
 	free(set->keys);
 	free(set);
+}
+
+struct pj_jwks *
+pj_jwks_ref(struct pj_jwks *set)
+{
+	__atomic_fetch_add(&set->refs, 1, __ATOMIC_RELAXED);
+	return set;
 }
 
 int

@@ -8,6 +8,8 @@
 
 #include "log.h"
 
+struct pj_sig_key;
+
 enum pj_kty { PJ_KTY_RSA = 1, PJ_KTY_EC, PJ_KTY_OKP };
 
 /* RSA n and e bounds (OpenSSL's own ceilings: OPENSSL_RSA_MAX_MODULUS_BITS,
@@ -32,6 +34,8 @@ struct pj_jwks {
 	struct pj_jwk *keys;	/* usable keys only */
 	size_t n;
 	size_t dropped;		/* keys in the document that were not usable */
+	long refs;		/* references besides the first (reuse.c shares sets) */
+	struct pj_sig_key *built;	/* per key, its imported key once kept (reuse.c); or NULL */
 };
 
 /*
@@ -54,7 +58,10 @@ struct pj_jwks {
  * *out is NULL on entry; free with pj_jwks_free.
  */
 int pj_jwks_parse(const char *buf, size_t len, const struct pj_log *lg, struct pj_jwks **out);
+/* Drops a reference: the last one frees. A shared set is read-only. */
 void pj_jwks_free(struct pj_jwks *set);
+/* Another reference to set (atomic), returned. */
+struct pj_jwks *pj_jwks_ref(struct pj_jwks *set);
 
 /*
  * Key choice (pam_jwt(8), KEYS) for algorithm alg:

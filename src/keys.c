@@ -16,6 +16,7 @@
 #include "fetch.h"
 #include "json.h"
 #include "keys.h"
+#include "reuse.h"
 #include "trust.h"
 #include "util.h"
 #include "verify.h"
@@ -64,14 +65,21 @@ pj_keys_open(const struct pj_config *cfg, const struct pj_log *lg, int64_t now, 
 static int
 load_file(struct pj_keys *k)
 {
+	struct pj_file_id id;
 	const char *why = NULL;
 	char *buf = NULL;
 	size_t len = 0;
-	int fd = -1, r = PJ_ERR_INTERNAL;
+	int fd = -1, keep, r = PJ_ERR_INTERNAL;
 
 	if (pj_trust_open(k->cfg->jwks_file, PJ_TRUST_FILE, PJ_TRUST_RDONLY, &fd, &why) != 0) {
 		pj_log(k->lg, LOG_ERR, "jwks_file %s: %s", k->cfg->jwks_file, why);
 		return pj_trust_refused(errno) ? PJ_ERR_CONFIG : PJ_ERR_KEYS_UNAVAILABLE;
+	}
+	/* The same file as an earlier login's: its parsed set (reuse.h). */
+	keep = !(k->flags & PJ_VERIFY_NO_REUSE) && pj_file_id_get(fd, &id) == 1;
+	if (keep && (k->set = pj_reuse_jwks_get(k->cfg->jwks_file, &id)) != NULL) {
+		r = 0;
+		goto out;
 	}
 	if ((r = pj_read_all(fd, PJ_CACHE_JWKS_MAX, &buf, &len)) != 0) {
 		pj_log(k->lg, LOG_ERR, "jwks_file %s: %s", k->cfg->jwks_file,
@@ -89,6 +97,8 @@ load_file(struct pj_keys *k)
 		r = PJ_ERR_KEYS_UNAVAILABLE;
 		goto out;
 	}
+	if (keep)
+		pj_reuse_jwks_put(k->cfg->jwks_file, &id, k->set);
 	r = 0;
 out:
 	if (r != 0) {
@@ -160,14 +170,27 @@ start_deadline(struct pj_keys *k)
 static int
 read_cache(struct pj_keys *k, struct pj_meta *m, struct pj_jwks **set)
 {
+	struct pj_file_id id;
+	const char *path;
 	char *buf = NULL;
 	size_t len = 0;
-	int bad = 0, r;
+	int bad = 0, fd = -1, keep, r;
 
 	*set = NULL;
 	if ((r = pj_cache_read_meta(k->cache, k->lg, m, &bad)) != 0)
 		return r;
-	if ((r = pj_cache_read_jwks(k->cache, k->lg, &buf, &len)) != 0)
+	if ((r = pj_cache_open_jwks(k->cache, k->lg, &fd)) != 0)
+		return r == PJ_ERR_NOMEM ? r : 0;
+	/* A refresh renames a new file in: another identity, parsed again. */
+	path = pj_cache_jwks_path(k->cache);
+	keep = !(k->flags & PJ_VERIFY_NO_REUSE) && pj_file_id_get(fd, &id) == 1;
+	if (keep && (*set = pj_reuse_jwks_get(path, &id)) != NULL) {
+		close(fd);
+		goto check;
+	}
+	r = pj_cache_read_jwks_fd(k->cache, k->lg, fd, &buf, &len);
+	close(fd);
+	if (r != 0)
 		return r == PJ_ERR_NOMEM ? r : 0;
 	/* Dropped keys were reported when fetched: not again at every login. */
 	r = pj_jwks_parse(buf, len, NULL, set);
@@ -176,9 +199,12 @@ read_cache(struct pj_keys *k, struct pj_meta *m, struct pj_jwks **set)
 		return r;
 	if (r != 0 || (*set)->n == 0) {
 		pj_log(k->lg, LOG_WARNING, "cache file %s: %s: not trusted (a good fetch replaces it)",
-		    pj_cache_jwks_path(k->cache), r != 0 ? "not a JWKS document" : "no usable key");
+		    path, r != 0 ? "not a JWKS document" : "no usable key");
 		goto drop;
 	}
+	if (keep)
+		pj_reuse_jwks_put(path, &id, *set);
+check:
 	if (m->fetched < 0) {
 		if (!bad)
 			pj_log(k->lg, LOG_WARNING, "cache file %s: .meta has no fetch time: not trusted",

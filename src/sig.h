@@ -22,13 +22,31 @@
 int pj_sig_verify(int alg, const struct pj_jwk *key, const uint8_t *msg, size_t msglen,
     const uint8_t *sig, size_t siglen);
 
-/* Per family (sig_rsa.c, sig_ec.c, sig_eddsa.c); same contract. */
-int pj_sig_rsa_verify(int alg, const struct pj_jwk *key, const uint8_t *msg, size_t msglen,
-    const uint8_t *sig, size_t siglen);
-int pj_sig_ec_verify(int alg, const struct pj_jwk *key, const uint8_t *msg, size_t msglen,
-    const uint8_t *sig, size_t siglen);
-int pj_sig_eddsa_verify(int alg, const struct pj_jwk *key, const uint8_t *msg, size_t msglen,
-    const uint8_t *sig, size_t siglen);
+/* A key as built from its JWK: the EVP_PKEY (RSA, EC), or for Ed25519
+ * the mark that x is a valid point. Empty: {NULL, 0}. */
+struct pj_sig_key {
+	EVP_PKEY *pkey;
+	int ed25519_ok;
+};
+
+/*
+ * pj_sig_verify with the key built from key, kept in *built: an empty
+ * *built is filled when the key builds (whatever the signature), a filled
+ * one (built from this same JWK) is used as it is. Every check on alg and
+ * the JWK runs either way. The caller clears *built.
+ */
+int pj_sig_verify_with(int alg, const struct pj_jwk *key, struct pj_sig_key *built,
+    const uint8_t *msg, size_t msglen, const uint8_t *sig, size_t siglen);
+int pj_sig_key_ready(const struct pj_sig_key *k);
+void pj_sig_key_clear(struct pj_sig_key *k);
+
+/* Per family (sig_rsa.c, sig_ec.c, sig_eddsa.c); pj_sig_verify_with's contract. */
+int pj_sig_rsa_verify(int alg, const struct pj_jwk *key, struct pj_sig_key *built,
+    const uint8_t *msg, size_t msglen, const uint8_t *sig, size_t siglen);
+int pj_sig_ec_verify(int alg, const struct pj_jwk *key, struct pj_sig_key *built,
+    const uint8_t *msg, size_t msglen, const uint8_t *sig, size_t siglen);
+int pj_sig_eddsa_verify(int alg, const struct pj_jwk *key, struct pj_sig_key *built,
+    const uint8_t *msg, size_t msglen, const uint8_t *sig, size_t siglen);
 
 /*
  * A public key of type ("RSA", "EC") from params, for the families: 0, or

@@ -101,8 +101,8 @@ out:
 }
 
 int
-pj_sig_ec_verify(int alg, const struct pj_jwk *key, const uint8_t *msg, size_t msglen,
-    const uint8_t *sig, size_t siglen)
+pj_sig_ec_verify(int alg, const struct pj_jwk *key, struct pj_sig_key *built,
+    const uint8_t *msg, size_t msglen, const uint8_t *sig, size_t siglen)
 {
 	const struct ec_curve *c;
 	EVP_PKEY *pkey = NULL;
@@ -130,8 +130,9 @@ pj_sig_ec_verify(int alg, const struct pj_jwk *key, const uint8_t *msg, size_t m
 		return PJ_ERR_NO_KEY;
 
 	ERR_set_mark();
-	if ((r = ec_key(c, key, &pkey)) != 0)
+	if (built->pkey == NULL && (r = ec_key(c, key, &built->pkey)) != 0)
 		goto out;
+	pkey = built->pkey;
 	if ((mctx = EVP_MD_CTX_new()) == NULL) {
 		r = PJ_ERR_NOMEM;
 		goto out;
@@ -151,7 +152,6 @@ pj_sig_ec_verify(int alg, const struct pj_jwk *key, const uint8_t *msg, size_t m
 out:
 	OPENSSL_free(der);
 	EVP_MD_CTX_free(mctx);
-	EVP_PKEY_free(pkey);
 	ERR_pop_to_mark();
 	return r;
 }

@@ -53,8 +53,8 @@ rsa_key(const uint8_t *n, size_t nlen, const uint8_t *e, size_t elen, EVP_PKEY *
 }
 
 int
-pj_sig_rsa_verify(int alg, const struct pj_jwk *key, const uint8_t *msg, size_t msglen,
-    const uint8_t *sig, size_t siglen)
+pj_sig_rsa_verify(int alg, const struct pj_jwk *key, struct pj_sig_key *built,
+    const uint8_t *msg, size_t msglen, const uint8_t *sig, size_t siglen)
 {
 	EVP_PKEY *pkey = NULL;
 	EVP_MD_CTX *mctx = NULL;
@@ -76,8 +76,9 @@ pj_sig_rsa_verify(int alg, const struct pj_jwk *key, const uint8_t *msg, size_t 
 		return PJ_ERR_NO_KEY;
 
 	ERR_set_mark();
-	if ((r = rsa_key(n, nlen, e, elen, &pkey)) != 0)
+	if (built->pkey == NULL && (r = rsa_key(n, nlen, e, elen, &built->pkey)) != 0)
 		goto out;
+	pkey = built->pkey;
 	/* RFC 8017 8.1.2 and 8.2.2: the signature is exactly k octets. */
 	if (sig == NULL || siglen != nlen) {
 		r = PJ_ERR_BAD_SIGNATURE;
@@ -103,7 +104,6 @@ pj_sig_rsa_verify(int alg, const struct pj_jwk *key, const uint8_t *msg, size_t 
 	r = EVP_DigestVerify(mctx, sig, siglen, msg, msglen) == 1 ? 0 : PJ_ERR_BAD_SIGNATURE;
 out:
 	EVP_MD_CTX_free(mctx);
-	EVP_PKEY_free(pkey);
 	/* Leave the host's OpenSSL error queue as we found it. */
 	ERR_pop_to_mark();
 	return r;

@@ -15,6 +15,7 @@
 #include "jws.h"
 #include "keys.h"
 #include "replay.h"
+#include "reuse.h"
 #include "sig.h"
 #include "user.h"
 #include "usermap.h"
@@ -31,13 +32,17 @@ copy_field(char dst[PJ_ESC_MAX], const cJSON *obj, const char *name)
 		pj_escape(dst, s, strlen(s));
 }
 
-/* Steps 4 and 5: choose the key (one kid-miss refresh at most), verify. */
+/* Steps 4 and 5: choose the key (one kid-miss refresh at most), verify.
+ * The imported key may be an earlier login's (reuse.h); the signature is
+ * verified at every login. */
 static int
-check_signature(struct pj_keys *keys, const struct pj_jws *jws)
+check_signature(struct pj_keys *keys, const struct pj_jws *jws, unsigned flags)
 {
+	struct pj_sig_key built = {NULL, 0};
 	const struct pj_jwks *set = NULL;
 	const struct pj_jwk *key = NULL;
-	int r;
+	size_t i;
+	int reuse = !(flags & PJ_VERIFY_NO_REUSE), had = 0, r;
 
 	if ((r = pj_keys_get(keys, &set)) != 0)
 		return r;
@@ -50,8 +55,19 @@ check_signature(struct pj_keys *keys, const struct pj_jws *jws)
 	}
 	if (r != 0)
 		return r;
-	return pj_sig_verify(jws->alg, key, (const uint8_t *)jws->signing_input,
+	i = (size_t)(key - set->keys);
+	if (reuse)
+		had = pj_reuse_key_get(set, i, &built);
+	r = pj_sig_verify_with(jws->alg, key, &built, (const uint8_t *)jws->signing_input,
 	    jws->signing_input_len, jws->sig, jws->siglen);
+	/* A kept key is the set's; a new one is handed over only once it has
+	 * verified a signature (warm: reuse.c). */
+	if (had)
+		memset(&built, 0, sizeof(built));
+	else if (r == 0 && reuse)
+		(void)pj_reuse_key_put(set, i, &built);
+	pj_sig_key_clear(&built);
+	return r;
 }
 
 static int
@@ -171,7 +187,7 @@ pj_verify(const struct pj_configs *set, const struct pj_log *lg, const char *tok
 	/* 4, 5. Key and signature. */
 	if ((r = pj_keys_open(cfg, lg, now, flags, &keys)) != 0)
 		goto out;
-	if ((r = check_signature(keys, &jws)) != 0)
+	if ((r = check_signature(keys, &jws, flags)) != 0)
 		goto out;
 	res->verified = 1;
 	pj_log(lg, LOG_DEBUG, "steps 4-5: key chosen, signature verified");

@@ -33,6 +33,7 @@ struct pj_result {
 enum {
 	PJ_VERIFY_NO_REPLAY_WRITE = 1 << 0,	/* the tool: read the jti store, never write */
 	PJ_VERIFY_NO_FETCH = 1 << 1,		/* never start the fetch helper */
+	PJ_VERIFY_NO_REUSE = 1 << 2,		/* parse and import afresh, keep nothing (the fuzzers) */
 };
 
 /*

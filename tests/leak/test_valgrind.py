@@ -1,11 +1,14 @@
 #!/usr/bin/python3
-"""1000 authentications in one process through the real libpam
+"""10,000 authentications in one process through the real libpam
 (tests/leak/pjloop, pam_start_confdir) under valgrind memcheck: every
 algorithm, accepted and refused, a user map, a cached key set, an
 unreachable issuer, a one-time jti. No memory error, no leak (definite,
-indirect or possible), every verdict as expected. Tokens by
-python3-jwcrypto. TAP output; skipped without valgrind, and in sanitizer
-builds (ASan and valgrind do not mix).
+indirect or possible: what the reuse cache keeps is reachable), every
+verdict as expected, and memory flat after the first hundred logins (the
+reuse cache is bounded): malloc's bytes in use and the resident size at
+login 100 and at the last, without valgrind. Tokens by python3-jwcrypto.
+TAP output; skipped without valgrind, and in sanitizer builds (ASan and
+valgrind do not mix).
 """
 import hashlib
 import os
@@ -27,7 +30,10 @@ from tap import Tap  # noqa: E402
 MODULE = os.path.join(BUILD, "src", ".libs", "pam_jwt.so")
 LOOP = os.path.join(BUILD, "tests", "leak", "pjloop")
 FETCH = trusted_copy(os.path.join(BUILD, "src", "pam_jwt_fetch"))
-ROUNDS = int(os.environ.get("PJ_VALGRIND_ROUNDS", "1000"))
+ROUNDS = int(os.environ.get("PJ_VALGRIND_ROUNDS", "10000"))
+FLAT_ROUNDS = 10000
+HEAP_SLACK = 128 * 1024     # bytes in use by malloc, login 100 -> last (13 B a login)
+RSS_SLACK = 1024            # KiB resident, login 100 -> last
 ISS = "https://issuer.leak.test"
 AUD = "ssh://host1"
 ALGS = {"RS256": "r", "RS384": "r", "RS512": "r", "PS256": "r", "PS384": "r", "PS512": "r",
@@ -127,6 +133,21 @@ def main():
     t.comment("\n".join(l for l in p.stdout.splitlines() if l.startswith("MISMATCH "))[:2000])
     t.eq((p.returncode, p.stdout.strip().splitlines()[-1:]), (0, ["ROUNDS %d MISMATCHES 0" % n]),
          "plan of %d logins: every verdict as expected (no valgrind)" % n)
+    # Memory flat after the first hundred logins (no valgrind: its own
+    # allocator would hide malloc's figures).
+    shutil.rmtree(os.path.join(tmp, "state"), ignore_errors=True)
+    p = subprocess.run([LOOP, "--confdir", confdir, "--plan", planf, "--rounds", str(FLAT_ROUNDS)],
+                       capture_output=True, text=True, timeout=600)
+    mem = {int(m.group(1)): (int(m.group(2)), int(m.group(3)))
+           for m in re.finditer(r"^MEM AT (\d+) HEAP (\d+) RSS (\d+)$", p.stdout, re.M)}
+    t.eq((p.returncode, sorted(mem)), (0, [100, FLAT_ROUNDS]),
+         "%d logins without valgrind: every verdict as expected, memory read at 100 and %d" % (FLAT_ROUNDS, FLAT_ROUNDS))
+    if len(mem) == 2:
+        (h0, r0), (h1, r1) = mem[100], mem[FLAT_ROUNDS]
+        t.ok(h1 - h0 <= HEAP_SLACK, "heap in use flat: %d bytes at login 100, %d at %d (+%d, bound %d)"
+             % (h0, h1, FLAT_ROUNDS, h1 - h0, HEAP_SLACK))
+        t.ok(r1 - r0 <= RSS_SLACK, "resident size flat: %d KiB at login 100, %d at %d (+%d, bound %d)"
+             % (r0, r1, FLAT_ROUNDS, r1 - r0, RSS_SLACK))
     shutil.rmtree(os.path.join(tmp, "state"), ignore_errors=True)
     shutil.rmtree(os.path.join(tmp, "cache-down"), ignore_errors=True)
     log = os.path.join(tmp, "valgrind.log")
@@ -139,6 +160,8 @@ def main():
     dt = time.monotonic() - t0
     text = open(log, errors="replace").read()
     t.comment("valgrind: %d logins in %.0f s" % (ROUNDS, dt))
+    m = re.findall(r"still reachable: ([\d,]+) bytes in ([\d,]+) blocks", text)
+    t.comment("valgrind: still reachable at exit (the reuse cache, libraries): %s" % (m[-1:] or "none"))
     t.eq(p.stdout.strip().splitlines()[-1:], ["ROUNDS %d MISMATCHES 0" % ROUNDS],
          "valgrind: %d logins in one process, every verdict as expected" % ROUNDS)
     errs = re.findall(r"ERROR SUMMARY: (\d+) errors", text)

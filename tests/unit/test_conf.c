@@ -1317,6 +1317,61 @@ test_new_keys_file(void **state)
 	    "sec.conf:3: log_format:"), PJ_ERR_CONFIG);
 }
 
+/* Issue 15: the same arguments and files give the set an earlier load kept
+ * (reuse.h); PJ_CONF_NO_REUSE parses afresh; a config file changed within
+ * the last second is never kept; its trust is checked at every load. */
+static void
+test_reuse(void **state)
+{
+	const char *args[] = {ISS, AUD, "leeway=17"};
+	struct pj_configs *a = NULL, *b = NULL, *c = NULL;
+	char path[128], arg[160];
+	const char *fargs[] = {arg};
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(pj_configs_load(3, args, PJ_CONF_MODULE, &lg, &a), 0);
+	assert_int_equal(pj_configs_load(3, args, PJ_CONF_MODULE, &lg, &b), 0);
+	assert_ptr_equal(a, b);
+	assert_int_equal(b->v[0]->leeway, 17);
+	assert_int_equal(pj_configs_load(3, args, PJ_CONF_MODULE | PJ_CONF_NO_REUSE, &lg, &c), 0);
+	assert_ptr_not_equal(a, c);
+	pj_configs_free(a);
+	pj_configs_free(b);
+	pj_configs_free(c);
+	a = b = c = NULL;
+
+	snprintf(path, sizeof(path), "%s/reuse.conf", tmpdir);
+	snprintf(arg, sizeof(arg), "config=%s", path);
+	assert_non_null(f = fopen(path, "w"));
+	fprintf(f, "issuer = https://idp.example\naudience = ssh://host9\n");
+	fclose(f);
+	assert_int_equal(chmod(path, 0644), 0);
+	/* Just written: parsed each time. */
+	assert_int_equal(pj_configs_load(1, fargs, PJ_CONF_MODULE, &lg, &a), 0);
+	assert_int_equal(pj_configs_load(1, fargs, PJ_CONF_MODULE, &lg, &b), 0);
+	assert_ptr_not_equal(a, b);
+	pj_configs_free(a);
+	pj_configs_free(b);
+	a = b = NULL;
+	usleep(1200 * 1000);
+	assert_int_equal(pj_configs_load(1, fargs, PJ_CONF_MODULE, &lg, &a), 0);
+	assert_int_equal(pj_configs_load(1, fargs, PJ_CONF_MODULE, &lg, &b), 0);
+	assert_ptr_equal(a, b);
+	assert_string_equal(b->v[0]->audiences[0], "ssh://host9");
+	pj_configs_free(b);
+	b = NULL;
+	/* Made group-writable: refused at once, the kept set notwithstanding. */
+	assert_int_equal(chmod(path, 0664), 0);
+	assert_int_equal(pj_configs_load(1, fargs, PJ_CONF_MODULE, &lg, &b), PJ_ERR_CONFIG);
+	assert_null(b);
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(pj_configs_load(1, fargs, PJ_CONF_MODULE, &lg, &b), 0);
+	assert_ptr_not_equal(a, b);	/* another change time: parsed again */
+	pj_configs_free(a);
+	pj_configs_free(b);
+}
+
 int
 main(void)
 {
@@ -1347,6 +1402,7 @@ main(void)
 		cmocka_unit_test(test_shared_issuers),
 		cmocka_unit_test(test_new_keys),
 		cmocka_unit_test(test_new_keys_file),
+		cmocka_unit_test(test_reuse),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -785,6 +785,7 @@ test_wrong_curve_for_es256(void **state)
 {
 	struct pj_jwks *set = set_of(2, key(state, "ec384"), key(state, "secp256k1"));
 	const char *tok = fx(state, "jws", "ES384_as_ES256");
+	struct pj_sig_key built = {NULL, 0};
 	struct pj_jwk forced;
 	struct pj_jws jws;
 
@@ -796,8 +797,17 @@ test_wrong_curve_for_es256(void **state)
 	forced.algs = ALL_ALGS;
 	assert_int_equal(pj_sig_verify(PJ_ALG_ES256, &forced, (const uint8_t *)jws.signing_input,
 	    jws.signing_input_len, jws.sig, jws.siglen), PJ_ERR_NO_KEY);
-	assert_int_equal(pj_sig_ec_verify(PJ_ALG_ES256, &forced, (const uint8_t *)jws.signing_input,
+	assert_int_equal(pj_sig_ec_verify(PJ_ALG_ES256, &forced, &built, (const uint8_t *)jws.signing_input,
 	    jws.signing_input_len, jws.sig, jws.siglen), PJ_ERR_NO_KEY);
+	pj_jws_clear(&jws);
+	/* A key already built (as reuse keeps it) is refused all the same. */
+	assert_int_equal(pj_jws_parse(fx(state, "jws", "ES384"), strlen(fx(state, "jws", "ES384")), &jws), 0);
+	assert_int_equal(pj_sig_verify_with(PJ_ALG_ES384, &set->keys[0], &built,
+	    (const uint8_t *)jws.signing_input, jws.signing_input_len, jws.sig, jws.siglen), 0);
+	assert_true(pj_sig_key_ready(&built));
+	assert_int_equal(pj_sig_ec_verify(PJ_ALG_ES256, &forced, &built, (const uint8_t *)jws.signing_input,
+	    jws.signing_input_len, jws.sig, jws.siglen), PJ_ERR_NO_KEY);
+	pj_sig_key_clear(&built);
 	pj_jws_clear(&jws);
 	assert_int_equal(verify_token(set, fx(state, "jws", "ES384")), 0);
 	pj_jwks_free(set);
