@@ -104,7 +104,30 @@ static const struct conf_key {
 
 /* The [issuer NAME] sections of the config file, found by the first pass
  * over it; the text is kept to read each section again over the defaults. */
+/* What one load (or one check of a kept set) has judged already: the
+ * global keys every section carries, and a file several sections name, are
+ * checked once per login, not once per section. */
+struct judged {
+	const char *path[CONF_SECTIONS_MAX * 5];	/* into configurations alive for the pass */
+	size_t n;
+	int fetch_user;
+};
+
+static int
+judged_before(struct judged *j, const char *path)
+{
+	if (j == NULL)
+		return 0;
+	for (size_t i = 0; i < j->n; i++)
+		if (strcmp(j->path[i], path) == 0)
+			return 1;
+	if (j->n < sizeof(j->path) / sizeof(j->path[0]))
+		j->path[j->n++] = path;
+	return 0;
+}
+
 struct sects {
+	struct judged judged;
 	size_t n;
 	char name[CONF_SECTIONS_MAX][CONF_NAME_MAX + 1];
 	int line[CONF_SECTIONS_MAX];
@@ -123,6 +146,7 @@ struct ps {
 	struct sects *sects;
 	int want;	/* the section read over the defaults; -1: the first pass */
 	int header;	/* in that section: its header line; else 0 */
+	struct judged *judged;	/* NULL: judge everything */
 };
 
 static void conf_err(const struct ps *ps, const char *key, int line, const char *fmt, ...)
@@ -895,16 +919,19 @@ conf_env(struct ps *ps, int reused)
 	const char *why;
 	int fd = -1, keep, r;
 
-	if (cfg->fetch_user != NULL && fetch_user_is_root(cfg->fetch_user)) {
+	if (cfg->fetch_user != NULL && (ps->judged == NULL || !ps->judged->fetch_user) &&
+	    fetch_user_is_root(cfg->fetch_user)) {
 		conf_err(ps, "fetch_user", ps->from[KEY_FETCH_USER], "never a user with uid 0");
 		return PJ_ERR_CONFIG;
 	}
+	if (ps->judged != NULL)
+		ps->judged->fetch_user = 1;	/* a global key: the same in every section */
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		const struct conf_key *k = &keys[paths[i]];
 		const char *p = *str_slot(cfg, k);
 		int type = k->kind == K_DIR ? PJ_TRUST_DIR : PJ_TRUST_FILE;
 
-		if (p != NULL && (why = path_check(p, type)) != NULL) {
+		if (p != NULL && !judged_before(ps->judged, p) && (why = path_check(p, type)) != NULL) {
 			conf_err(ps, k->name, ps->from[paths[i]], "%s: %s", p, why);
 			return PJ_ERR_CONFIG;
 		}
@@ -938,6 +965,7 @@ ps_start(struct ps *ps, const struct pj_log *lg, struct sects *sc, int want, con
 	memset(ps, 0, sizeof(*ps));
 	ps->lg = lg;
 	ps->sects = sc;
+	ps->judged = sc != NULL ? &sc->judged : NULL;
 	ps->want = want;
 	for (int i = 0; i < KEY_COUNT; i++)
 		ps->from[i] = FROM_DEFAULT;
@@ -1130,13 +1158,14 @@ reuse_key(int argc, const char **argv, int mode, size_t *len)
 static int
 reuse_check(const struct pj_log *lg, const struct pj_configs *set)
 {
+	struct judged j = {.n = 0};
 	size_t a = 0, u = 0;
 	int r = 0;
 
 	while (r == 0 && (a < set->n || u < set->n_unused)) {
 		struct pj_config *cfg = u >= set->n_unused || (a < set->n &&
 		    set->v[a]->header_line < set->unused[u]->header_line) ? set->v[a++] : set->unused[u++];
-		struct ps ep = {.lg = lg, .cfg = cfg};
+		struct ps ep = {.lg = lg, .cfg = cfg, .judged = &j};
 
 		for (int i = 0; i < KEY_COUNT; i++)
 			ep.from[i] = cfg->origin[i];

@@ -352,6 +352,32 @@ out:
 	return r;
 }
 
+/* What a fetch trusts besides cache_dir: ca_file (where set) and
+ * fetch_helper. Missing, unreachable or refused by the trust rule is a
+ * configuration error, judged when a fetch is due (a login served by a
+ * fresh cache uses neither, and the options' own check already refused
+ * either file when it exists and fails the rule). */
+static int
+fetch_files_ok(const struct pj_keys *k)
+{
+	const char *const key[] = {"ca_file", "fetch_helper"};
+	const char *const path[] = {k->cfg->ca_file, k->cfg->fetch_helper};
+	const char *why = NULL;
+	int fd = -1;
+
+	for (size_t i = 0; i < sizeof(path) / sizeof(path[0]); i++) {
+		if (path[i] == NULL)
+			continue;
+		if (pj_trust_open(path[i], PJ_TRUST_FILE, PJ_TRUST_PATH, &fd, &why) != 0) {
+			pj_log(k->lg, LOG_ERR, "configuration error: %s %s: %s", key[i], path[i],
+			    why);
+			return PJ_ERR_CONFIG;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
 /*
  * Under the lock: re-read, and fetch when still needed and allowed. The
  * state in hand (k->meta, k->set) becomes the newest known. Returns 0 or
@@ -365,6 +391,8 @@ refresh_locked(struct pj_keys *k, enum pj_meta_cause cause)
 	int r;
 
 	pj_meta_init(&lm);
+	if ((r = fetch_files_ok(k)) != 0)
+		return r;
 	start_deadline(k);
 	if ((r = pj_cache_lock(k->cache, k->lg, &k->deadline)) != 0) {
 		if (r == PJ_ERR_KEYS_UNAVAILABLE) {
@@ -469,38 +497,11 @@ open_cache(struct pj_keys *k, int create)
 	return read_cache(k, &k->meta, &k->set);
 }
 
-/* What a network source trusts besides cache_dir: ca_file (where set) and
- * fetch_helper. Missing, unreachable or refused by the trust rule is a
- * configuration error, at every login that may fetch, whether or not it
- * does (a login that never fetches, PJ_VERIFY_NO_FETCH, uses neither). */
-static int
-fetch_files_ok(const struct pj_keys *k)
-{
-	const char *const key[] = {"ca_file", "fetch_helper"};
-	const char *const path[] = {k->cfg->ca_file, k->cfg->fetch_helper};
-	const char *why = NULL;
-	int fd = -1;
-
-	for (size_t i = 0; i < sizeof(path) / sizeof(path[0]); i++) {
-		if (path[i] == NULL)
-			continue;
-		if (pj_trust_open(path[i], PJ_TRUST_FILE, PJ_TRUST_PATH, &fd, &why) != 0) {
-			pj_log(k->lg, LOG_ERR, "configuration error: %s %s: %s", key[i], path[i],
-			    why);
-			return PJ_ERR_CONFIG;
-		}
-		close(fd);
-	}
-	return 0;
-}
-
 static int
 net_get(struct pj_keys *k)
 {
 	int nofetch = (k->flags & PJ_VERIFY_NO_FETCH) != 0, r;
 
-	if (!nofetch && (r = fetch_files_ok(k)) != 0)
-		return r;
 	if ((r = open_cache(k, !nofetch)) != 0) {
 		if (r != PJ_ERR_NOMEM)
 			pj_log(k->lg, LOG_ERR, "keys: no usable key set (cache_dir %s unusable)", k->cfg->cache_dir);

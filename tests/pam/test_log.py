@@ -140,7 +140,10 @@ def check_pair(name, text_records, json_records, reason, user=USER, rhost=RHOST,
         return
     t.eq([k for k, _ in obj], FIELDS, name + ": JSON line has the 13 fields in order")
     t.ok(all(isinstance(v, str) for _, v in obj), name + ": every JSON value a string")
-    t.eq([v for _, v in obj], [v for _, v, _ in pairs], name + ": JSON values equal the text values")
+    # Two logins made the two lines: a time in the detail may have moved on.
+    def same(vals):
+        return [re.sub(r"\d+", "N", v) if k == "detail" else v for k, v in vals]
+    t.eq(same(obj), same([(k, v) for k, v, _ in pairs]), name + ": JSON values equal the text values")
     d = dict(obj)
     t.eq(d["reason"], reason, name + ": reason")
     t.eq(d["result"], "accept" if reason == "ok" else "reject", name + ": result")
