@@ -1205,7 +1205,8 @@ report(const struct opts *o, const struct results *r)
 	printf("  raw     EVP_DigestVerify with a ready key (OpenSSL; EdDSA too), in the loop's process\n");
 	printf("  floor   pam_start_confdir + pam_authenticate + pam_end, \"auth required pam_permit.so\",\n"
 	    "          in one long-lived process (bench/pj_loop_ssl)\n");
-	printf("  module  the same loop, pam_jwt.so issuer= audience= jwks_file= (5-key JWKS),\n");
+	printf("  module  the same loop, pam_jwt.so issuer= audience= jwks_file= (5-key JWKS), with an\n"
+	    "          existing cache_dir= and fetch_helper= as on an installed host,\n");
 	printf("          64 distinct tokens in turn, getpwnam(%s); pam_jwt.so stays resident (-z nodelete)\n", o->user);
 	printf("  alg          raw     floor    module  (module - floor) / raw        target    verdict\n");
 	for (int i = 0; i < NALG; i++) {
@@ -1571,17 +1572,19 @@ main(int argc, char **argv)
 		char *helper = path2(o.builddir, "src/pam_jwt_fetch"), *bin = path2(tmpdir, "bin"), *copy, *data;
 		size_t len;
 
-		modargs_init(&e.file_args, "issuer=%s audience=%s jwks_file=%s", ISS, AUD, jwks);
-
-		/* The module judges the fetch helper of a line that may fetch
-		 * (never run here: the cache is fresh), and every folder above
-		 * it: a copy in our own 0755 folder, as a release tree's folders
-		 * may be 0775. */
+		/* The module judges fetch_helper and cache_dir at every login
+		 * (never used here: the cache is fresh), and every folder above
+		 * them: a copy of the helper in our own 0755 folder, as a release
+		 * tree's folders may be 0775. Both lines get the same ones, as on
+		 * an installed host where they exist: the two paths differ only
+		 * in where the keys come from. */
 		data = read_file(helper, &len);
 		if (mkdir(bin, 0755) != 0 || chmod(bin, 0755) != 0)
 			die("mkdir: %s", strerror(errno));
 		copy = path2(bin, "pam_jwt_fetch");
 		write_file(copy, data, len, 0755);
+		modargs_init(&e.file_args, "issuer=%s audience=%s jwks_file=%s cache_dir=%s fetch_helper=%s", ISS,
+		    AUD, jwks, e.cachedir, copy);
 		modargs_init(&e.cache_args, "issuer=%s audience=%s jwks_uri=%s cache_dir=%s fetch_helper=%s", ISS, AUD,
 		    NEVER_URI, e.cachedir, copy);
 		free(jwks);
