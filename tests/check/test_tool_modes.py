@@ -156,20 +156,9 @@ def sized(target):
     base = mint.claims(now(), iss=ISS, aud=AUD, sub=USER)
 
     def make(pad, kl):
-        return mint.sign(K["d1"], "EdDSA", dict(base, pad="x" * pad), {"kid": "d1", "x": "k" * kl})
+        return mint.sign(K["d1"], "EdDSA", dict(base, pad="x" * pad), {"kid": "d1", "x": "k" * (kl + 1)})
 
-    pad = max(0, (target - 400) * 3 // 4)
-    for _ in range(64):
-        lens = []
-        for kl in range(1, 5):
-            s = make(pad, kl)
-            if len(s) == target:
-                return s
-            lens.append(len(s))
-        if min(lens) > target:
-            break
-        pad += 1
-    raise RuntimeError("no token of %d bytes" % target)
+    return mint.sized_token(make, target)
 
 # ---------------------------------------------------------------- --json
 

@@ -377,6 +377,25 @@ def raw_json(text):
     return text.encode("utf-8") if isinstance(text, str) else text
 
 
+def sized_token(make, total):
+    """A token of exactly total bytes from make(pad, extra): a binary search
+    on the padding length, for each of 4 header sizes (extra 0..3, since a
+    base64url length is never 1 mod 4). The token length only grows with
+    the padding, so the search finds the size when one exists."""
+    for extra in range(4):
+        lo, hi = 0, total
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            tok = make(mid, extra)
+            if len(tok) == total:
+                return tok
+            if len(tok) < total:
+                lo = mid + 1
+            else:
+                hi = mid - 1
+    raise RuntimeError("no token of %d bytes" % total)
+
+
 def claims(now=None, ttl=300, **extra):
     """A usual claim set; extra members override (value None removes)."""
     if now is None:
