@@ -156,13 +156,25 @@ close_keep_errno(int f)
 	errno = e;
 }
 
+/* 0: *fd is what was checked; 1: it changed under us, try again; -1: refused. */
+static int
+settle(int f, const struct stat *lst, int type, int *fd, const char **why)
+{
+	if (opened_ok(f, lst, type, why) == 0) {
+		*fd = f;
+		return 0;
+	}
+	close_keep_errno(f);
+	return errno == EAGAIN ? 1 : -1;
+}
+
 int
 pj_trust_open(const char *path, int type, int how, int *fd, const char **why)
 {
 	char buf[PATH_MAX];
 	struct stat lst;
 	size_t n = strlen(path);
-	int f;
+	int f, r;
 
 	*fd = -1;
 	*why = NULL;
@@ -188,13 +200,8 @@ pj_trust_open(const char *path, int type, int how, int *fd, const char **why)
 			*why = errno_why(errno);
 			return -1;
 		}
-		if (opened_ok(f, &lst, type, why) == 0) {
-			*fd = f;
-			return 0;
-		}
-		close_keep_errno(f);
-		if (errno != EAGAIN)
-			return -1;
+		if ((r = settle(f, &lst, type, fd, why)) <= 0)
+			return r;
 	}
 	return refuse(EPERM, "keeps changing while being opened", why);
 }
@@ -203,7 +210,7 @@ int
 pj_trust_openat(int dfd, const char *name, int type, int how, int *fd, const char **why)
 {
 	struct stat lst;
-	int f;
+	int f, r;
 
 	*fd = -1;
 	*why = NULL;
@@ -239,13 +246,8 @@ pj_trust_openat(int dfd, const char *name, int type, int how, int *fd, const cha
 				return -1;
 			}
 		}
-		if (opened_ok(f, &lst, type, why) == 0) {
-			*fd = f;
-			return 0;
-		}
-		close_keep_errno(f);
-		if (errno != EAGAIN)
-			return -1;
+		if ((r = settle(f, &lst, type, fd, why)) <= 0)
+			return r;
 	}
 	return refuse(EPERM, "keeps changing while being opened", why);
 }
