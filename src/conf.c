@@ -16,6 +16,7 @@
 #include "alg.h"
 #include "conf.h"
 #include "err.h"
+#include "json.h"
 #include "log.h"
 #include "num.h"
 #include "trust.h"
@@ -1492,9 +1493,9 @@ pj_configs_dump(const struct pj_configs *set, int json, FILE *out)
 			goto out;
 		cJSON_AddItemToArray(a, sec);
 	}
-	if ((s = cJSON_PrintUnformatted(o)) == NULL)
-		goto out;
-	fprintf(out, "%s\n", s);
+	/* ASCII only, as the tool's other objects: a path may hold any byte. */
+	pj_json_print(out, o, 0);
+	fputc('\n', out);
 	r = 0;
 out:
 	free(s);

@@ -65,7 +65,7 @@ struct run {
 	size_t olen, ocap, elen;
 	char ebuf[ERR_MAX + 1];	/* the start of its stderr */
 	char msg[PJ_ESC_MAX];	/* room for the reason that is logged */
-	int status, reaped, killed;	/* reaped: 1 waited, -1 ECHILD, 0 not yet */
+	int status, reaped, killed;	/* reaped: 1 waited, -1 ECHILD, 0 not yet; killed: 1, -1 failed */
 };
 
 void
@@ -529,17 +529,18 @@ collect(struct run *run, const struct timespec *deadline, const char **why)
 	return 0;
 }
 
-static void
+/* 1 when the signal was sent; 0 when it could not be (a helper running as
+ * another user, from a host without CAP_KILL): it then ends at its own
+ * --timeout, which the deadline bounds too. */
+static int
 kill_child(pid_t pid, int pidfd)
 {
 #ifdef SYS_pidfd_send_signal
-	if (pidfd >= 0) {
-		(void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-		return;
-	}
+	if (pidfd >= 0)
+		return syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) == 0;
 #endif
 	(void)pidfd;
-	(void)kill(pid, SIGKILL);
+	return kill(pid, SIGKILL) == 0;
 }
 
 /*
@@ -572,8 +573,7 @@ reap_or_kill(struct run *run, const struct timespec *deadline, int kill_now, con
 		}
 		nanosleep(&ts, NULL);
 	}
-	kill_child(run->pid, run->pidfd);
-	run->killed = 1;
+	run->killed = kill_child(run->pid, run->pidfd) ? 1 : -1;
 	while (waitpid(run->pid, &run->status, 0) < 0 && errno == EINTR)
 		;
 	return PJ_ERR_KEYS_UNAVAILABLE;
@@ -694,7 +694,8 @@ pj_fetch(const struct pj_config *cfg, const struct pj_log *lg, const char *url, 
 		goto out;
 fail:
 	pj_log(lg, LOG_ERR, "fetch %s: %s%s", eurl, why != NULL ? why : "failed",
-	    run.killed ? " (fetch_helper killed)" : "");
+	    run.killed > 0 ? " (fetch_helper killed)" :
+	    run.killed < 0 ? " (fetch_helper could not be killed: it ends at its own timeout)" : "");
 	pj_fetch_out_clear(out);
 	if (r != PJ_ERR_NOMEM)
 		r = PJ_ERR_KEYS_UNAVAILABLE;

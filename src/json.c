@@ -1,6 +1,8 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,39 +39,60 @@ is_digit(const struct scan *s)
 	return s->p < s->end && *s->p >= '0' && *s->p <= '9';
 }
 
-/* One well-formed UTF-8 sequence of 2-4 bytes (RFC 3629 section 4). */
+/* One character of s (n > 0 bytes) into *cp; returns the bytes used. A
+ * sequence that is not well-formed UTF-8 (RFC 3629 section 4: overlong,
+ * a UTF-16 surrogate, past U+10FFFF, cut short) is one byte, U+FFFD. */
+static size_t
+utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	uint32_t c = s[0], min;
+	size_t len, i;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		c &= 0x1f;
+		min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		c &= 0x0f;
+		min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		c &= 0x07;
+		min = 0x10000;
+	} else {
+		goto bad;
+	}
+	if (len > n)
+		goto bad;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			goto bad;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		goto bad;
+	*cp = c;
+	return len;
+bad:
+	*cp = 0xfffd;
+	return 1;
+}
+
+/* One well-formed UTF-8 sequence of 2-4 bytes at s->p (a byte >= 0x80). */
 static int
 scan_utf8(struct scan *s)
 {
-	const unsigned char *p = s->p;
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n, i;
+	uint32_t c;
+	size_t n = utf8_next(s->p, (size_t)(s->end - s->p), &c);
 
-	if (*p >= 0xc2 && *p <= 0xdf)
-		n = 1;
-	else if (*p >= 0xe0 && *p <= 0xef) {
-		n = 2;
-		if (*p == 0xe0)
-			lo = 0xa0;	/* overlong */
-		else if (*p == 0xed)
-			hi = 0x9f;	/* UTF-16 surrogates */
-	} else if (*p >= 0xf0 && *p <= 0xf4) {
-		n = 3;
-		if (*p == 0xf0)
-			lo = 0x90;	/* overlong */
-		else if (*p == 0xf4)
-			hi = 0x8f;	/* > U+10FFFF */
-	} else
+	if (n == 1)
 		return -1;
-	if ((size_t)(s->end - p) <= n)
-		return -1;
-	for (i = 1; i <= n; i++) {
-		if (p[i] < lo || p[i] > hi)
-			return -1;
-		lo = 0x80;
-		hi = 0xbf;
-	}
-	s->p += n + 1;
+	s->p += n;
 	return 0;
 }
 
@@ -408,4 +431,124 @@ const char *
 pj_json_get_string(const cJSON *obj, const char *name)
 {
 	return cJSON_GetStringValue(pj_json_get(obj, name));
+}
+
+/*
+ * JSON in ASCII only, so that no control or bidirectional character of a
+ * token reaches a terminal or a log: every character outside 0x20-0x7e is
+ * written \uXXXX (a surrogate pair above U+FFFF). Bytes that are not UTF-8
+ * (never from a token: pj_json_parse refuses them, but a path or an argument
+ * may hold them) are written U+FFFD, so the output is RFC 8259 whatever the
+ * input.
+ */
+
+void
+pj_json_print_string(FILE *f, const char *s)
+{
+	size_t n = strlen(s), i = 0;
+	uint32_t c;
+
+	fputc('"', f);
+	while (i < n) {
+		i += utf8_next((const unsigned char *)s + i, n - i, &c);
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", (int)c);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (c >= 0x20 && c < 0x7f)
+			fputc((int)c, f);
+		else if (c > 0xffff)
+			fprintf(f, "\\u%04x\\u%04x", (unsigned)(0xd800 + ((c - 0x10000) >> 10)),
+			    (unsigned)(0xdc00 + ((c - 0x10000) & 0x3ff)));
+		else
+			fprintf(f, "\\u%04x", (unsigned)c);
+	}
+	fputc('"', f);
+}
+
+/* The shortest of %.15g and %.17g that reads back the same; null when not
+ * finite (JSON has no such number). */
+void
+pj_json_print_double(FILE *f, double d)
+{
+	char b[40];
+
+	if (!isfinite(d)) {
+		fputs("null", f);
+		return;
+	}
+	snprintf(b, sizeof(b), "%.15g", d);
+	if (strtod(b, NULL) != d)
+		snprintf(b, sizeof(b), "%.17g", d);
+	fputs(b, f);
+}
+
+/* A number as the token wrote it (pj_json_parse keeps the text, so 1.0
+ * stays 1.0), else as a double. */
+static void
+put_number(FILE *f, const cJSON *v)
+{
+	const char *t = v->valuestring;
+
+	if (t != NULL && t[0] != '\0' && strspn(t, "0123456789+-.eE") == strlen(t))
+		fputs(t, f);
+	else
+		pj_json_print_double(f, v->valuedouble);
+}
+
+static void
+put_indent(FILE *f, int depth)
+{
+	for (int i = 0; i < depth; i++)
+		fputs("  ", f);
+}
+
+/* Any value; indented by two spaces a level when pretty. Depth is bounded
+ * by the parser (PJ_JSON_MAX_DEPTH). */
+static void
+put_value(FILE *f, const cJSON *v, int depth, int pretty)
+{
+	const cJSON *c;
+	int obj;
+
+	if (v == NULL || cJSON_IsNull(v)) {
+		fputs("null", f);
+	} else if (cJSON_IsString(v) && v->valuestring != NULL) {
+		pj_json_print_string(f, v->valuestring);
+	} else if (cJSON_IsNumber(v)) {
+		put_number(f, v);
+	} else if (cJSON_IsBool(v)) {
+		fputs(cJSON_IsTrue(v) ? "true" : "false", f);
+	} else if (cJSON_IsObject(v) || cJSON_IsArray(v)) {
+		obj = cJSON_IsObject(v);
+		fputc(obj ? '{' : '[', f);
+		for (c = v->child; c != NULL; c = c->next) {
+			if (pretty) {
+				fputc('\n', f);
+				put_indent(f, depth + 1);
+			}
+			if (obj) {
+				pj_json_print_string(f, c->string != NULL ? c->string : "");
+				fputs(pretty ? ": " : ":", f);
+			}
+			put_value(f, c, depth + 1, pretty);
+			if (c->next != NULL)
+				fputc(',', f);
+		}
+		if (pretty && v->child != NULL) {
+			fputc('\n', f);
+			put_indent(f, depth);
+		}
+		fputc(obj ? '}' : ']', f);
+	} else {
+		fputs("null", f);
+	}
+}
+
+void
+pj_json_print(FILE *f, const cJSON *v, int pretty)
+{
+	put_value(f, v, 0, pretty);
 }

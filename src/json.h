@@ -3,6 +3,7 @@
 #define PJ_JSON_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
@@ -32,5 +33,17 @@ int pj_json_parse(const char *buf, size_t len, int want_object, cJSON **out);
 const cJSON *pj_json_get(const cJSON *obj, const char *name);
 /* The string value of member name, or NULL when absent or not a string. */
 const char *pj_json_get_string(const cJSON *obj, const char *name);
+
+/*
+ * JSON in ASCII only, for what the programs print: every character outside
+ * 0x20-0x7e as \uXXXX (a surrogate pair above U+FFFF), so no control or
+ * bidirectional character reaches a terminal or a log; bytes that are not
+ * UTF-8 (a path may hold them) as U+FFFD, so the output is RFC 8259
+ * whatever the input. Numbers keep the text pj_json_parse kept.
+ */
+void pj_json_print(FILE *f, const cJSON *v, int pretty);
+void pj_json_print_string(FILE *f, const char *s);
+/* The shortest of %.15g and %.17g that reads back the same; null when not finite. */
+void pj_json_print_double(FILE *f, double d);
 
 #endif

@@ -15,6 +15,7 @@
 #include "conf.h"
 #include "entry.h"
 #include "err.h"
+#include "json.h"
 #include "jws.h"
 #include "keys.h"
 #include "log.h"
@@ -84,162 +85,6 @@ exit_code(int err)
 	}
 }
 
-/*
- * JSON in ASCII only, so that no control or bidirectional character of a
- * token reaches a terminal or a log: every character outside 0x20-0x7e is
- * written \uXXXX (a surrogate pair above U+FFFF). Bytes that are not UTF-8
- * (never from a token: pj_json_parse refuses them, but a path or an argument
- * may hold them) are written U+FFFD, so the output is RFC 8259 whatever the
- * input.
- */
-
-/* One character of s (n > 0 bytes) into *cp; returns the bytes used. */
-static size_t
-utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	uint32_t c = s[0], min;
-	size_t len, i;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		c &= 0x1f;
-		min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		c &= 0x0f;
-		min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		c &= 0x07;
-		min = 0x10000;
-	} else {
-		goto bad;
-	}
-	if (len > n)
-		goto bad;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			goto bad;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		goto bad;
-	*cp = c;
-	return len;
-bad:
-	*cp = 0xfffd;
-	return 1;
-}
-
-static void
-put_string(FILE *f, const char *s)
-{
-	size_t n = strlen(s), i = 0;
-	uint32_t c;
-
-	fputc('"', f);
-	while (i < n) {
-		i += utf8_next((const unsigned char *)s + i, n - i, &c);
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", (int)c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c == '\t')
-			fputs("\\t", f);
-		else if (c >= 0x20 && c < 0x7f)
-			fputc((int)c, f);
-		else if (c > 0xffff)
-			fprintf(f, "\\u%04x\\u%04x", (unsigned)(0xd800 + ((c - 0x10000) >> 10)),
-			    (unsigned)(0xdc00 + ((c - 0x10000) & 0x3ff)));
-		else
-			fprintf(f, "\\u%04x", (unsigned)c);
-	}
-	fputc('"', f);
-}
-
-/* The shortest of %.15g and %.17g that reads back the same; null when not
- * finite (JSON has no such number). */
-static void
-put_double(FILE *f, double d)
-{
-	char b[40];
-
-	if (!isfinite(d)) {
-		fputs("null", f);
-		return;
-	}
-	snprintf(b, sizeof(b), "%.15g", d);
-	if (strtod(b, NULL) != d)
-		snprintf(b, sizeof(b), "%.17g", d);
-	fputs(b, f);
-}
-
-/* A number as the token wrote it (pj_json_parse keeps the text, so 1.0
- * stays 1.0), else as a double. */
-static void
-put_number(FILE *f, const cJSON *v)
-{
-	const char *t = v->valuestring;
-
-	if (t != NULL && t[0] != '\0' && strspn(t, "0123456789+-.eE") == strlen(t))
-		fputs(t, f);
-	else
-		put_double(f, v->valuedouble);
-}
-
-static void
-put_indent(FILE *f, int depth)
-{
-	for (int i = 0; i < depth; i++)
-		fputs("  ", f);
-}
-
-/* Any value; indented by two spaces a level when pretty. Depth is bounded
- * by the parser (PJ_JSON_MAX_DEPTH). */
-static void
-put_value(FILE *f, const cJSON *v, int depth, int pretty)
-{
-	const cJSON *c;
-	int obj;
-
-	if (v == NULL || cJSON_IsNull(v)) {
-		fputs("null", f);
-	} else if (cJSON_IsString(v) && v->valuestring != NULL) {
-		put_string(f, v->valuestring);
-	} else if (cJSON_IsNumber(v)) {
-		put_number(f, v);
-	} else if (cJSON_IsBool(v)) {
-		fputs(cJSON_IsTrue(v) ? "true" : "false", f);
-	} else if (cJSON_IsObject(v) || cJSON_IsArray(v)) {
-		obj = cJSON_IsObject(v);
-		fputc(obj ? '{' : '[', f);
-		for (c = v->child; c != NULL; c = c->next) {
-			if (pretty) {
-				fputc('\n', f);
-				put_indent(f, depth + 1);
-			}
-			if (obj) {
-				put_string(f, c->string != NULL ? c->string : "");
-				fputs(pretty ? ": " : ":", f);
-			}
-			put_value(f, c, depth + 1, pretty);
-			if (c->next != NULL)
-				fputc(',', f);
-		}
-		if (pretty && v->child != NULL) {
-			fputc('\n', f);
-			put_indent(f, depth);
-		}
-		fputc(obj ? '}' : ']', f);
-	} else {
-		fputs("null", f);
-	}
-}
-
 /* ,"key":"value", or ,"key":null for NULL or "" (a field the token lacks). */
 static void
 put_member(FILE *f, const char *key, const char *val)
@@ -248,7 +93,7 @@ put_member(FILE *f, const char *key, const char *val)
 	if (val == NULL || val[0] == '\0')
 		fputs("null", f);
 	else
-		put_string(f, val);
+		pj_json_print_string(f, val);
 }
 
 /* The one object of --json, for every exit of the check and refresh modes;
@@ -259,9 +104,9 @@ print_json(const struct pj_result *res, const char *reason, const char *detail)
 	FILE *f = stdout;
 
 	fprintf(f, "{\"ok\":%s,\"reason\":", res->err == 0 ? "true" : "false");
-	put_string(f, reason);
+	pj_json_print_string(f, reason);
 	fputs(",\"detail\":", f);
-	put_string(f, detail != NULL ? detail : res->detail);
+	pj_json_print_string(f, detail != NULL ? detail : res->detail);
 	put_member(f, "user", res->user);
 	put_member(f, "issuer_name", res->issuer_name);
 	put_member(f, "iss", res->iss);
@@ -270,7 +115,7 @@ print_json(const struct pj_result *res, const char *reason, const char *detail)
 	put_member(f, "jti", res->jti);
 	fputs(",\"exp\":", f);
 	if (res->has_exp)
-		put_double(f, res->exp);
+		pj_json_print_double(f, res->exp);
 	else
 		fputs("null", f);
 	fputs("}\n", f);
@@ -321,17 +166,17 @@ decode(const char *raw, size_t rawlen, const char *tok, size_t len, int rd, int 
 		r = pj_jws_parse(tok, len, &jws);
 	if (json) {
 		printf("{\"ok\":%s,\"reason\":", r == 0 ? "true" : "false");
-		put_string(stdout, pj_err_reason(r));
+		pj_json_print_string(stdout, pj_err_reason(r));
 		fputs(",\"header\":", stdout);
-		put_value(stdout, r == 0 ? jws.header : NULL, 0, 0);
+		pj_json_print(stdout, r == 0 ? jws.header : NULL, 0);
 		fputs(",\"payload\":", stdout);
-		put_value(stdout, r == 0 ? jws.payload : NULL, 0, 0);
+		pj_json_print(stdout, r == 0 ? jws.payload : NULL, 0);
 		fputs("}\n", stdout);
 	} else if (r == 0) {
 		fputs("UNVERIFIED\n", stdout);
-		put_value(stdout, jws.header, 0, 1);
+		pj_json_print(stdout, jws.header, 1);
 		fputc('\n', stdout);
-		put_value(stdout, jws.payload, 0, 1);
+		pj_json_print(stdout, jws.payload, 1);
 		fputc('\n', stdout);
 	} else {
 		printf("rejected: %s\n", pj_err_reason(r));
@@ -369,9 +214,9 @@ check_config_main(int nopts, const char **opts, int json, struct pj_log *lg, cha
 	if (!json)
 		return EXIT_USAGE;	/* the error is on stderr already */
 	fputs("{\"ok\":false,\"reason\":", stdout);
-	put_string(stdout, r == PJ_ERR_CONFIG ? "config_error" : pj_err_reason(r));
+	pj_json_print_string(stdout, r == PJ_ERR_CONFIG ? "config_error" : pj_err_reason(r));
 	fputs(",\"detail\":", stdout);
-	put_string(stdout, config_detail(last));
+	pj_json_print_string(stdout, config_detail(last));
 	fputs("}\n", stdout);
 	return EXIT_USAGE;
 }
